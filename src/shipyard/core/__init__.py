@@ -1,0 +1,1 @@
+"""Domain types, errors and settings: no I/O, no third-party imports."""

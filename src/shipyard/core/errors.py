@@ -1,0 +1,197 @@
+"""Every error a Shipyard user can see, in one tree.
+
+Each error carries a stable machine-readable ``code`` and the HTTP status the API maps it to;
+its message says what was wrong and what to do. Nothing here imports a web framework.
+
+    ShipyardError
+    ├── NotFoundError (404)
+    │   ├── ModelNotFoundError
+    │   ├── VersionNotFoundError
+    │   ├── ArtifactNotFoundError
+    │   └── KeyNotFoundError
+    ├── InvalidInputError (400/422)
+    │   ├── InvalidNameError
+    │   ├── DataFileError
+    │   ├── SampleDataMismatchError
+    │   ├── FlavorDetectionError
+    │   └── InvalidTransitionError (409)
+    ├── ConflictError (409)
+    ├── UnsafeArtifactError (422)          pickle without --trust-pickle, untrusted skops types
+    ├── IntegrityError (422)               artifact hash mismatch
+    ├── ModelLoadError (422)
+    ├── MissingExtraError (400)            an optional dependency is not installed
+    ├── ConfigurationError (400)
+    │   ├── DatabaseUnavailableError (503)
+    │   ├── SchemaOutOfDateError (503)
+    │   └── ArtifactStoreUnavailableError (503)
+    └── AuditChainError (500)              only raised by explicit verification requests
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class ShipyardError(Exception):
+    """Base of every error Shipyard reports to a user.
+
+    Attributes:
+        code: Stable identifier (``snake_case``) that clients may branch on.
+        http_status: Status the HTTP API answers with.
+        message: One human sentence or two: what was wrong and what to do.
+    """
+
+    code = "shipyard_error"
+    http_status = HTTPStatus.BAD_REQUEST
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        """The error as the API's JSON error body."""
+        return {"code": self.code, "message": self.message}
+
+
+class NotFoundError(ShipyardError):
+    """Something named by the user does not exist."""
+
+    code = "not_found"
+    http_status = HTTPStatus.NOT_FOUND
+
+
+class ModelNotFoundError(NotFoundError):
+    """No model of that name is registered."""
+
+    code = "model_not_found"
+
+
+class VersionNotFoundError(NotFoundError):
+    """The model exists but not that version."""
+
+    code = "version_not_found"
+
+
+class ArtifactNotFoundError(NotFoundError):
+    """An artifact file, or a blob in the artifact store, is missing."""
+
+    code = "artifact_not_found"
+
+
+class KeyNotFoundError(NotFoundError):
+    """No API key with that id."""
+
+    code = "key_not_found"
+
+
+class InvalidInputError(ShipyardError):
+    """The request or command arguments are wrong."""
+
+    code = "invalid_input"
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class InvalidNameError(InvalidInputError):
+    """A model name does not follow the naming rule."""
+
+    code = "invalid_name"
+
+
+class DataFileError(InvalidInputError):
+    """A CSV/Parquet file cannot be read or has the wrong shape."""
+
+    code = "invalid_data_file"
+
+
+class SampleDataMismatchError(InvalidInputError):
+    """Sample data columns do not fit the model."""
+
+    code = "sample_data_mismatch"
+
+
+class FlavorDetectionError(InvalidInputError):
+    """The artifact's flavor is unknown or ambiguous."""
+
+    code = "unknown_flavor"
+
+
+class InvalidTransitionError(InvalidInputError):
+    """A status change the lifecycle does not allow."""
+
+    code = "invalid_transition"
+    http_status = HTTPStatus.CONFLICT
+
+
+class ConflictError(ShipyardError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+    http_status = HTTPStatus.CONFLICT
+
+
+class UnsafeArtifactError(ShipyardError):
+    """Loading the artifact would run code the user has not explicitly trusted."""
+
+    code = "unsafe_artifact"
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class IntegrityError(ShipyardError):
+    """An artifact's bytes do not hash to the recorded SHA-256."""
+
+    code = "integrity_error"
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class ModelLoadError(ShipyardError):
+    """The artifact could not be turned into a working predictor."""
+
+    code = "model_load_failed"
+    http_status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class MissingExtraError(ShipyardError):
+    """An optional dependency needed for this operation is not installed."""
+
+    code = "missing_extra"
+
+    def __init__(self, what: str, extra: str, module: str) -> None:
+        super().__init__(
+            f"{what} needs the Python package '{module}', which is not installed. "
+            f"Install it with: pip install 'shipyard-ml[{extra}]'"
+        )
+        self.extra = extra
+
+
+class ConfigurationError(ShipyardError):
+    """Settings or the environment are wrong."""
+
+    code = "configuration_error"
+
+
+class DatabaseUnavailableError(ConfigurationError):
+    """The metadata database cannot be reached."""
+
+    code = "database_unavailable"
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class SchemaOutOfDateError(ConfigurationError):
+    """The database schema is missing or older than this Shipyard."""
+
+    code = "schema_out_of_date"
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class ArtifactStoreUnavailableError(ConfigurationError):
+    """The artifact store (bucket, directory, credentials) is not usable."""
+
+    code = "artifact_store_unavailable"
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class AuditChainError(ShipyardError):
+    """The audit log's hash chain is broken."""
+
+    code = "audit_chain_broken"
+    http_status = HTTPStatus.INTERNAL_SERVER_ERROR

@@ -1,0 +1,79 @@
+"""Schema migrations with Alembic: upgrade, and the refusal to run on an out-of-date schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from shipyard.core.errors import SchemaOutOfDateError
+from shipyard.store.engine import check_reachable, safe_url
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this Shipyard ships."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None  # noqa: S101 - the package always ships migrations
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None if it has no Shipyard schema."""
+    check_reachable(engine)
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; idempotent.
+
+    Returns:
+        The revisions before and after.
+    """
+    before = current_revision(engine)
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before, head_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to run on a missing, older or unknown schema.
+
+    Raises:
+        SchemaOutOfDateError: naming the command that fixes it.
+        DatabaseUnavailableError: if the database cannot be reached.
+    """
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    where = safe_url(engine.url)
+    if current is None:
+        raise SchemaOutOfDateError(
+            f"The database at {where} has no Shipyard schema yet. "
+            "Run `shipyard init` (new installation) or `shipyard db upgrade`."
+        )
+    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if current in known:
+        raise SchemaOutOfDateError(
+            f"The database at {where} is at schema revision {current}; this Shipyard needs "
+            f"{head}. Run `shipyard db upgrade` (back up the database first)."
+        )
+    raise SchemaOutOfDateError(
+        f"The database at {where} is at schema revision {current}, which this Shipyard does not "
+        "know: it was written by a newer Shipyard. Upgrade Shipyard."
+    )

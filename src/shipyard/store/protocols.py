@@ -1,0 +1,207 @@
+"""The persistence seam: one Protocol per stored aggregate, plus the unit of work that binds them.
+
+Use cases in ``registry/`` talk only to these; ``store/sql*.py`` is the one implementation.
+A ``StoreSession`` is one database transaction: everything done through it commits together or
+not at all (a version row and its audit entry never exist one without the other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from shipyard.core.types import (
+    ApiKey,
+    ArtifactRef,
+    AuditEntry,
+    Lineage,
+    Model,
+    ModelCard,
+    ModelVersion,
+    Signature,
+    Status,
+    StatusChange,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """Everything needed to insert a version row (the version number is allocated by the store)."""
+
+    flavor: str
+    artifact: ArtifactRef
+    signature: Signature | None
+    lineage: Lineage
+    card: ModelCard
+    owner: str | None
+    created_by: str
+    created_at: datetime
+    reference_profile: dict[str, Any] | None
+    reference_sample: ArtifactRef | None
+    trust_pickle: bool
+
+
+class ModelRepository(Protocol):
+    """Models, their versions and the history of status changes."""
+
+    def ensure_model(
+        self, name: str, *, owner: str | None, description: str | None, actor: str, at: datetime
+    ) -> bool:
+        """Create the model if it does not exist; safe under concurrency.
+
+        Returns:
+            True if this call created it.
+        """
+        ...
+
+    def get_model(self, name: str) -> Model:
+        """Return the model.
+
+        Raises:
+            ModelNotFoundError: if no such model.
+        """
+        ...
+
+    def list_models(self) -> list[Model]:
+        """All models, by name."""
+        ...
+
+    def add_version(self, name: str, new: NewVersion) -> ModelVersion:
+        """Allocate the next version number and insert the version as ``registered``.
+
+        Concurrent calls for the same model get distinct, gap-free numbers. The model must exist.
+        """
+        ...
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        """Return one version.
+
+        Raises:
+            ModelNotFoundError, VersionNotFoundError.
+        """
+        ...
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """All versions of a model, newest first.
+
+        Raises:
+            ModelNotFoundError.
+        """
+        ...
+
+    def production_version(self, name: str) -> ModelVersion | None:
+        """The version in production, if any."""
+        ...
+
+    def lock_model(self, name: str) -> None:
+        """Hold the model's row lock until the transaction ends (serialises promotions).
+
+        Raises:
+            ModelNotFoundError.
+        """
+        ...
+
+    def set_status(
+        self,
+        name: str,
+        version: int,
+        status: Status,
+        *,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> ModelVersion:
+        """Move a version to ``status`` and record the change in its history."""
+        ...
+
+    def status_history(self, name: str, version: int | None = None) -> list[StatusChange]:
+        """Status changes of one version or of all versions of the model, oldest first."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The append-only, hash-chained audit log."""
+
+    def append(
+        self, *, actor: str, action: str, target: str, details: dict[str, Any], at: datetime
+    ) -> AuditEntry:
+        """Append one entry chained to the current head; serialised across processes."""
+        ...
+
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        target: str | None = None,
+        before_seq: int | None = None,
+    ) -> list[AuditEntry]:
+        """Newest entries first, optionally filtered by action or target prefix."""
+        ...
+
+    def iter_all(self) -> Iterator[AuditEntry]:
+        """Every entry in ascending sequence order (streamed)."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """The stored chain tip: (last sequence number, last hash)."""
+        ...
+
+
+class KeyRepository(Protocol):
+    """API keys; only a hash of each secret is stored."""
+
+    def add(self, key: ApiKey, secret_hash: str) -> None:
+        """Insert a new key."""
+        ...
+
+    def get(self, key_id: str) -> ApiKey:
+        """Return a key by id.
+
+        Raises:
+            KeyNotFoundError.
+        """
+        ...
+
+    def find_by_secret_hash(self, secret_hash: str) -> ApiKey | None:
+        """The key whose secret hashes to ``secret_hash``, if any."""
+        ...
+
+    def list(self) -> list[ApiKey]:
+        """All keys, newest first."""
+        ...
+
+    def revoke(self, key_id: str, at: datetime) -> ApiKey:
+        """Mark a key revoked (idempotent).
+
+        Raises:
+            KeyNotFoundError.
+        """
+        ...
+
+
+class StoreSession(Protocol):
+    """One transaction over every aggregate."""
+
+    models: ModelRepository
+    audit: AuditRepository
+    keys: KeyRepository
+
+
+class MetadataStore(Protocol):
+    """Opens transactions on the metadata database."""
+
+    def session(self, *, write: bool = False) -> AbstractContextManager[StoreSession]:
+        """A transaction; commits on normal exit, rolls back on error.
+
+        ``write=True`` takes the write lock up front on SQLite, so concurrent writers queue
+        instead of failing.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
