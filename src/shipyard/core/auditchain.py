@@ -72,9 +72,7 @@ class ChainVerification:
         }
 
 
-def verify_chain(
-    entries: Iterable[AuditEntry], head_seq: int, head_hash: str
-) -> ChainVerification:
+def verify_chain(entries: Iterable[AuditEntry], head_seq: int, head_hash: str) -> ChainVerification:
     """Check ``entries`` (in ascending ``seq`` order) against each other and the stored head."""
     expected_seq = 1
     prev_hash = GENESIS_HASH

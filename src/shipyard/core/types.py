@@ -248,6 +248,7 @@ class ModelVersion:
     reference_profile: dict[str, Any] | None
     reference_sample: ArtifactRef | None
     trust_pickle: bool = False
+    trusted_types: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -276,6 +277,7 @@ class ModelVersion:
             "reference_profile": self.reference_profile,
             "reference_sample": self.reference_sample.to_dict() if self.reference_sample else None,
             "trust_pickle": self.trust_pickle,
+            "trusted_types": list(self.trusted_types),
         }
 
 

@@ -42,6 +42,7 @@ class NewVersion:
     reference_profile: dict[str, Any] | None
     reference_sample: ArtifactRef | None
     trust_pickle: bool
+    trusted_types: tuple[str, ...] = ()
 
 
 class ModelRepository(Protocol):

@@ -93,6 +93,7 @@ model_versions = sa.Table(
     sa.Column("reference_sample_sha256", sa.String(64)),
     sa.Column("reference_sample_size", sa.BigInteger),
     sa.Column("trust_pickle", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("trusted_types", JsonType),
     sa.UniqueConstraint("model_id", "version"),
     # At most one production version per model, enforced by the database itself.
     sa.Index(

@@ -135,6 +135,7 @@ class SqlModelRepository:
                 ),
                 reference_sample_size=new.reference_sample.size if new.reference_sample else None,
                 trust_pickle=new.trust_pickle,
+                trusted_types=list(new.trusted_types) or None,
             )
             .returning(mv.c.id)
         ).scalar_one()
@@ -176,9 +177,7 @@ class SqlModelRepository:
     def production_version(self, name: str) -> ModelVersion | None:
         """See ModelRepository.production_version."""
         row = self._c.execute(
-            self._version_query().where(
-                m.c.name == name, mv.c.status == Status.PRODUCTION.value
-            )
+            self._version_query().where(m.c.name == name, mv.c.status == Status.PRODUCTION.value)
         ).one_or_none()
         return _version(row) if row is not None else None
 
@@ -283,4 +282,5 @@ def _version(row: sa.Row[Any]) -> ModelVersion:
         reference_profile=row.reference_profile,
         reference_sample=sample,
         trust_pickle=bool(row.trust_pickle),
+        trusted_types=tuple(row.trusted_types or ()),
     )

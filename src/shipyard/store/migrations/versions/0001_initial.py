@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("reference_sample_sha256", sa.String(64)),
         sa.Column("reference_sample_size", sa.BigInteger),
         sa.Column("trust_pickle", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("trusted_types", JsonType),
         sa.PrimaryKeyConstraint("id", name="pk_model_versions"),
         sa.ForeignKeyConstraint(
             ["model_id"], ["models.id"], name="fk_model_versions_model_id_models"

@@ -1,0 +1,71 @@
+"""The ``shipyard`` command: wiring of sub-commands and the one place errors become exit codes.
+
+A ``ShipyardError`` prints one line on stderr (no traceback) and exits 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from shipyard._version import __version__
+from shipyard.cli import admin, models, output
+from shipyard.core.errors import ShipyardError
+
+app = typer.Typer(
+    name="shipyard",
+    help="Shipyard: from a trained model file to a governed production endpoint.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(admin.init)
+app.command()(models.register)
+app.command()(models.predict)
+app.command()(models.promote)
+app.add_typer(models.models_app, name="models")
+app.add_typer(admin.audit_app, name="audit")
+app.add_typer(admin.keys_app, name="keys")
+app.add_typer(admin.db_app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"shipyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Shipyard: from a trained model file to a governed production endpoint."""
+
+
+def run() -> None:
+    """Entry point of the ``shipyard`` script."""
+    try:
+        app(standalone_mode=False)
+    except ShipyardError as exc:
+        output.error(exc.message)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            output.error("aborted")
+            sys.exit(1)
+        raise

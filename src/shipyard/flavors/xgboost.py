@@ -1,0 +1,79 @@
+"""XGBoost models in XGBoost's own formats (UBJSON ``.ubj`` or JSON), never pickles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shipyard.core.errors import MissingExtraError
+from shipyard.flavors.base import NO_TRUST, Batch, Trust, load_failed, no_proba
+
+
+class XGBoostPredictor:
+    """Predictor over an ``xgboost.Booster``; the objective decides labels vs probabilities."""
+
+    flavor = "xgboost"
+
+    def __init__(self, booster: Any) -> None:
+        self._booster = booster
+        config = json.loads(booster.save_config())
+        learner = config["learner"]
+        self._objective = str(learner["objective"]["name"])
+        n_classes = int(learner["learner_model_param"].get("num_class", "0") or 0)
+        self.feature_names: list[str] | None = (
+            list(booster.feature_names) if booster.feature_names else None
+        )
+        self.n_features: int | None = booster.num_features()
+        if self._objective in ("binary:logistic",):
+            self.classes: list[Any] | None = [0, 1]
+        elif self._objective in ("multi:softprob", "multi:softmax"):
+            self.classes = list(range(n_classes))
+        else:
+            self.classes = None
+        self.has_proba = self._objective in ("binary:logistic", "multi:softprob")
+
+    def _raw(self, batch: Batch) -> np.ndarray:
+        return np.asarray(self._booster.inplace_predict(batch.matrix(np.float32)))
+
+    def predict(self, batch: Batch) -> np.ndarray:
+        """See Predictor.predict."""
+        raw = self._raw(batch)
+        if self._objective == "binary:logistic":
+            return (raw > 0.5).astype(np.int64)
+        if self._objective == "multi:softprob":
+            return raw.argmax(axis=1)
+        if self._objective == "multi:softmax":
+            return raw.astype(np.int64)
+        return raw
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        """See Predictor.predict_proba."""
+        if not self.has_proba:
+            raise no_proba(self.flavor)
+        raw = self._raw(batch)
+        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
+
+
+class XGBoostFlavor:
+    """``.ubj`` / XGBoost ``.json`` files."""
+
+    name = "xgboost"
+    extra = "xgboost"
+    executes_code = False
+
+    def load(self, path: Path, trust: Trust = NO_TRUST) -> XGBoostPredictor:
+        """Load a Booster from its native file."""
+        try:
+            import xgboost as xgb
+        except ModuleNotFoundError as exc:
+            raise MissingExtraError("An XGBoost model", "xgboost", "xgboost") from exc
+        booster = xgb.Booster()
+        try:
+            booster.load_model(str(path))
+            booster.set_param({"nthread": 1})
+            return XGBoostPredictor(booster)
+        except Exception as exc:
+            raise load_failed(self.name, path, exc) from exc

@@ -1,0 +1,31 @@
+"""Parsing ``NAME[:VERSION]`` references as the CLI and SDK spell them."""
+
+from __future__ import annotations
+
+from shipyard.core.errors import InvalidInputError
+from shipyard.core.types import validate_model_name
+
+SELECTORS = ("latest", "production")
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """Split ``name``, ``name:3``, ``name:latest`` or ``name:production``.
+
+    Returns:
+        (name, selector) where selector is digits, ``latest``, ``production`` or None.
+
+    Raises:
+        InvalidInputError: for a malformed reference.
+    """
+    name, sep, selector = ref.partition(":")
+    validate_model_name(name)
+    if not sep:
+        return name, None
+    if selector.isdigit() and int(selector) >= 1:
+        return name, str(int(selector))
+    if selector in SELECTORS:
+        return name, selector
+    raise InvalidInputError(
+        f"Invalid model reference {ref!r}: use NAME, NAME:VERSION (a number from 1), "
+        "NAME:latest or NAME:production."
+    )

@@ -1,0 +1,106 @@
+"""Offline batch scoring of CSV/Parquet files with a loaded version, streamed in chunks.
+
+Output = the input columns, then ``prediction`` and, for classifiers, one ``proba_<class>``
+column per class. The output file appears only when complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from shipyard.core.errors import DataFileError
+from shipyard.flavors import Batch
+from shipyard.registry.datafiles import TableWriter, iter_batches
+from shipyard.registry.service import LoadedVersion
+
+CHUNK_ROWS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringSummary:
+    """What a scoring run did."""
+
+    rows: int
+    output: str
+    model: str
+    version: int
+
+
+def score_file(
+    loaded: LoadedVersion,
+    input_path: Path,
+    output: Path | BinaryIO,
+    *,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> ScoringSummary:
+    """Score every row of ``input_path`` into ``output`` (a path, or a binary stream for CSV).
+
+    Raises:
+        DataFileError: unreadable input or columns the model needs are missing.
+        InvalidInputError: values of the wrong type.
+    """
+    record, predictor = loaded.version, loaded.predictor
+    names = record.signature.input_names if record.signature else None
+    writer: TableWriter | None = TableWriter(output) if isinstance(output, Path) else None
+    stream_writer: pacsv.CSVWriter | None = None
+    total = 0
+    try:
+        for chunk in iter_batches(input_path, chunk_rows):
+            columns = names or chunk.schema.names
+            missing = [n for n in columns if n not in chunk.schema.names]
+            if missing:
+                raise DataFileError(
+                    f"{input_path.name} lacks columns {record.ref} needs: {', '.join(missing)}."
+                )
+            table = pa.Table.from_batches([chunk])
+            batch = Batch.from_arrow(table, columns)
+            scored = _append_outputs(chunk, predictor.predict(batch), predictor, batch)
+            if writer is not None:
+                writer.write(scored)
+            else:
+                if stream_writer is None:
+                    stream_writer = pacsv.CSVWriter(output, scored.schema)
+                stream_writer.write_batch(scored)
+            total += chunk.num_rows
+            if progress:
+                progress(chunk.num_rows)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if writer is not None:
+        writer.close()
+    if stream_writer is not None:
+        stream_writer.close()
+    target = str(output) if isinstance(output, Path) else "<stdout>"
+    return ScoringSummary(total, target, record.model, record.version)
+
+
+def _append_outputs(
+    chunk: pa.RecordBatch, predictions: np.ndarray, predictor: object, batch: Batch
+) -> pa.RecordBatch:
+    arrays = list(chunk.columns)
+    fields = list(chunk.schema)
+    if predictions.ndim == 2:
+        for i in range(predictions.shape[1]):
+            arrays.append(pa.array(predictions[:, i]))
+            fields.append(pa.field(f"prediction_{i}", arrays[-1].type))
+    else:
+        values = predictions.astype(str) if predictions.dtype.kind == "O" else predictions
+        arrays.append(pa.array(values))
+        fields.append(pa.field("prediction", arrays[-1].type))
+    if getattr(predictor, "has_proba", False):
+        proba = predictor.predict_proba(batch)  # type: ignore[attr-defined]
+        classes = getattr(predictor, "classes", None) or list(range(proba.shape[1]))
+        for i, label in enumerate(classes):
+            arrays.append(pa.array(proba[:, i]))
+            fields.append(pa.field(f"proba_{label}", pa.float64()))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

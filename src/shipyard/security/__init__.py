@@ -1,0 +1,1 @@
+"""Secrets and identities: API key generation and hashing (verification lands with the server)."""
