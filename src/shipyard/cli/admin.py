@@ -38,8 +38,7 @@ def init(json_out: JsonFlag = False) -> None:
     output.console.print(f"Shipyard home: {settings.home} (schema {result.revision_after})")
     if result.admin_secret:
         output.console.print(
-            "Admin API key (shown once, store it safely):\n"
-            f"  [bold]{result.admin_secret}[/]"
+            f"Admin API key (shown once, store it safely):\n  [bold]{result.admin_secret}[/]"
         )
     else:
         output.console.print("Already initialised; `shipyard keys create` makes more keys.")
@@ -67,13 +66,17 @@ def db_current(json_out: JsonFlag = False) -> None:
         output.emit_json({"current": current, "head": head, "up_to_date": current == head})
         return
     state = "up to date" if current == head else "run `shipyard db upgrade`"
-    output.console.print(f"Database at {current or 'no schema'}; this Shipyard needs {head} ({state}).")
+    output.console.print(
+        f"Database at {current or 'no schema'}; this Shipyard needs {head} ({state})."
+    )
 
 
 @audit_app.command("list")
 def audit_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many entries.")] = 50,
-    action: Annotated[str | None, typer.Option(help="Only this action, e.g. version.promote.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, e.g. version.promote.")
+    ] = None,
     target: Annotated[str | None, typer.Option(help="Only targets starting with this.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -86,8 +89,17 @@ def audit_list(
     output.table(
         None,
         ["seq", "at", "actor", "action", "target", "details"],
-        [[e.seq, output.when(e.at), e.actor, e.action, e.target,
-          ", ".join(f"{k}={v}" for k, v in e.details.items() if v is not None)] for e in entries],
+        [
+            [
+                e.seq,
+                output.when(e.at),
+                e.actor,
+                e.action,
+                e.target,
+                ", ".join(f"{k}={v}" for k, v in e.details.items() if v is not None),
+            ]
+            for e in entries
+        ],
     )
 
 
@@ -108,7 +120,9 @@ def audit_verify(json_out: JsonFlag = False) -> None:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="predictor, viewer, reviewer, deployer, approver, admin.")],
+    role: Annotated[
+        str, typer.Option(help="predictor, viewer, reviewer, deployer, approver, admin.")
+    ],
     name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
     expires_in_days: Annotated[
         int | None, typer.Option(min=1, help="Expire after this many days.")
@@ -122,7 +136,9 @@ def keys_create(
     if json_out:
         output.emit_json({**key.to_dict(), "secret": secret})
         return
-    output.console.print(f"Created {key.role.value} key {key.id} ({key.name}). Secret (shown once):")
+    output.console.print(
+        f"Created {key.role.value} key {key.id} ({key.name}). Secret (shown once):"
+    )
     output.console.print(f"  [bold]{secret}[/]")
 
 
@@ -137,8 +153,18 @@ def keys_list(json_out: JsonFlag = False) -> None:
     output.table(
         None,
         ["id", "name", "role", "created", "by", "expires", "revoked"],
-        [[k.id, k.name, k.role.value, output.when(k.created_at), k.created_by,
-          output.when(k.expires_at), output.when(k.revoked_at)] for k in keys],
+        [
+            [
+                k.id,
+                k.name,
+                k.role.value,
+                output.when(k.created_at),
+                k.created_by,
+                output.when(k.expires_at),
+                output.when(k.revoked_at),
+            ]
+            for k in keys
+        ],
     )
 
 

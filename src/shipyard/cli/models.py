@@ -91,7 +91,9 @@ def register(
         output.emit_json(version.to_dict())
         return
     if version.trust_pickle:
-        output.warn(f"{version.ref} is a pickle; its loading runs code (recorded in the audit log).")
+        output.warn(
+            f"{version.ref} is a pickle; its loading runs code (recorded in the audit log)."
+        )
     output.console.print(
         f"Registered [bold]{version.ref}[/] ({version.flavor}, sha256 "
         f"{version.artifact.sha256[:12]}…, status {version.status.value})."
@@ -175,22 +177,30 @@ def _print_model(
         "versions",
         ["version", "status", "flavor", "sha256", "created", "by"],
         [
-            [v.version, v.status.value, v.flavor, v.artifact.sha256[:12], output.when(v.created_at),
-             v.created_by]
+            [
+                v.version,
+                v.status.value,
+                v.flavor,
+                v.artifact.sha256[:12],
+                output.when(v.created_at),
+                v.created_by,
+            ]
             for v in versions
         ],
     )
     output.table(
         "history",
         ["at", "version", "from", "to", "by", "reason"],
-        [[h["at"][:19], h["version"], h["from_status"], h["to_status"], h["actor"], h["reason"]]
-         for h in history],
+        [
+            [h["at"][:19], h["version"], h["from_status"], h["to_status"], h["actor"], h["reason"]]
+            for h in history
+        ],
     )
 
 
 def _print_version(v: ModelVersion, history: list[dict[str, Any]]) -> None:
     lineage = v.lineage
-    rows = [
+    rows: list[list[Any]] = [
         ["status", v.status.value],
         ["production since", output.when(v.production_since) or "-"],
         ["previous version", v.previous_version or "-"],
@@ -209,8 +219,14 @@ def _print_version(v: ModelVersion, history: list[dict[str, Any]]) -> None:
         ["trained at", output.when(lineage.trained_at) or "-"],
         ["params", ", ".join(f"{k}={val}" for k, val in lineage.params.items()) or "-"],
         ["metrics", ", ".join(f"{k}={val:g}" for k, val in lineage.metrics.items()) or "-"],
-        ["trust", "pickle (runs code)" if v.trust_pickle else
-         ("skops types: " + ", ".join(v.trusted_types) if v.trusted_types else "safe format")],
+        [
+            "trust",
+            "pickle (runs code)"
+            if v.trust_pickle
+            else (
+                "skops types: " + ", ".join(v.trusted_types) if v.trusted_types else "safe format"
+            ),
+        ],
     ]
     output.table(f"{v.ref}", ["field", "value"], rows)
     if v.signature:
@@ -224,14 +240,18 @@ def _print_version(v: ModelVersion, history: list[dict[str, Any]]) -> None:
         output.table(
             f"reference profile ({profile['rows']} rows)",
             ["column", "role", "kind", "missing", "summary"],
-            [[name, col["role"], col["kind"], col["missing"], _profile_summary(col)]
-             for name, col in profile["columns"].items()],
+            [
+                [name, col["role"], col["kind"], col["missing"], _profile_summary(col)]
+                for name, col in profile["columns"].items()
+            ],
         )
     output.table(
         "history",
         ["at", "from", "to", "by", "reason"],
-        [[h["at"][:19], h["from_status"], h["to_status"], h["actor"], h["reason"]]
-         for h in history],
+        [
+            [h["at"][:19], h["from_status"], h["to_status"], h["actor"], h["reason"]]
+            for h in history
+        ],
     )
 
 
@@ -240,7 +260,8 @@ def _profile_summary(column: dict[str, Any]) -> str:
         if column.get("mean") is None:
             return "no values"
         q = column["quantiles"]
-        return f"mean {column['mean']:.4g}, p50 {q['0.5']:.4g}, [{column['min']:.4g}, {column['max']:.4g}]"
+        span = f"[{column['min']:.4g}, {column['max']:.4g}]"
+        return f"mean {column['mean']:.4g}, p50 {q['0.5']:.4g}, {span}"
     top = list(column["frequencies"].items())[:3]
     return f"{column['unique']} values; top: " + ", ".join(f"{k} ({n})" for k, n in top)
 
@@ -260,8 +281,12 @@ def predict(
         summary = score_file(loaded, input_file, sys.stdout.buffer)
         return
     with Progress(
-        TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=output.err_console, transient=True,
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=output.err_console,
+        transient=True,
     ) as progress:
         task = progress.add_task("score", total=total)
         summary = score_file(

@@ -1,4 +1,4 @@
-"""The seams every framework plugs into: ``Batch`` (rows in), ``Predictor`` (answers out), ``Flavor``.
+"""The seams every framework plugs into: ``Batch`` (rows in), ``Predictor``, ``Flavor``.
 
 A ``Batch`` holds columns in signature order and converts lazily to what a framework wants
 (a float matrix, a pandas frame, one array per column), caching each conversion, so the data

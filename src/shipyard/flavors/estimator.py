@@ -13,7 +13,7 @@ from shipyard.flavors.base import Batch, no_proba
 
 
 class EstimatorPredictor:
-    """Calls an estimator with a DataFrame if it was fitted on one (it checks names), else a matrix."""
+    """Calls an estimator with a DataFrame if it was fitted on one, else with a matrix."""
 
     def __init__(self, estimator: Any, flavor: str) -> None:
         self.flavor = flavor

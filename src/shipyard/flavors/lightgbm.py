@@ -35,7 +35,8 @@ class LightGBMPredictor:
         self.has_proba = self.classes is not None
 
     def _raw(self, batch: Batch) -> np.ndarray:
-        return np.asarray(self._booster.predict(batch.matrix(), num_threads=1))
+        result: np.ndarray = np.asarray(self._booster.predict(batch.matrix(), num_threads=1))
+        return result
 
     def predict(self, batch: Batch) -> np.ndarray:
         """See Predictor.predict."""
@@ -43,7 +44,8 @@ class LightGBMPredictor:
         if self._objective == "binary":
             return (raw > 0.5).astype(np.int64)
         if self.classes is not None:
-            return raw.argmax(axis=1)
+            labels: np.ndarray = raw.argmax(axis=1)
+            return labels
         return raw
 
     def predict_proba(self, batch: Batch) -> np.ndarray:

@@ -78,8 +78,10 @@ def _choose(root: Path, flavors: dict[str, Any]) -> tuple[str, Path]:
 
     if "onnx" in flavors and (p := data(flavors["onnx"], "data")):
         return "onnx", p
-    if "xgboost" in flavors and (p := data(flavors["xgboost"], "data")):
-        if flavors["xgboost"].get("model_format", "xgb") in ("json", "ubj", "xgb"):
+    xgb_format = flavors.get("xgboost", {}).get("model_format", "xgb")
+    if "xgboost" in flavors and xgb_format in ("json", "ubj", "xgb"):
+        p = data(flavors["xgboost"], "data")
+        if p is not None:
             return "xgboost", p
     if "lightgbm" in flavors and (p := data(flavors["lightgbm"], "data")):
         return "lightgbm", p

@@ -75,7 +75,7 @@ class PythonFlavor:
             factory = getattr(module, "load_model", None)
             if not callable(factory):
                 raise AttributeError(
-                    f"{entry.name} defines no load_model(artifact_dir) function (see docs/flavors.md)"
+                    f"{entry.name} defines no load_model(artifact_dir) (see docs/flavors.md)"
                 )
             model = factory(path if path.is_dir() else path.parent)
             if not callable(getattr(model, "predict", None)):

@@ -60,7 +60,7 @@ class TorchPredictor:
 
         with torch.inference_mode():
             output = self._module(torch.from_numpy(np.ascontiguousarray(batch.matrix(np.float32))))
-        result = output.detach().cpu().numpy()
+        result: np.ndarray = output.detach().cpu().numpy()
         return result.ravel() if result.ndim == 2 and result.shape[1] == 1 else result
 
     def predict_proba(self, batch: Batch) -> np.ndarray:
@@ -89,7 +89,7 @@ class TorchFlavor:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     warnings.simplefilter("ignore", FutureWarning)
-                    module = torch.jit.load(str(path), map_location="cpu")
+                    module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
                 module.eval()
             else:
                 raise ValueError(

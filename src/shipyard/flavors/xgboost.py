@@ -36,7 +36,8 @@ class XGBoostPredictor:
         self.has_proba = self._objective in ("binary:logistic", "multi:softprob")
 
     def _raw(self, batch: Batch) -> np.ndarray:
-        return np.asarray(self._booster.inplace_predict(batch.matrix(np.float32)))
+        result: np.ndarray = np.asarray(self._booster.inplace_predict(batch.matrix(np.float32)))
+        return result
 
     def predict(self, batch: Batch) -> np.ndarray:
         """See Predictor.predict."""
@@ -44,7 +45,8 @@ class XGBoostPredictor:
         if self._objective == "binary:logistic":
             return (raw > 0.5).astype(np.int64)
         if self._objective == "multi:softprob":
-            return raw.argmax(axis=1)
+            labels: np.ndarray = raw.argmax(axis=1)
+            return labels
         if self._objective == "multi:softmax":
             return raw.astype(np.int64)
         return raw

@@ -1,5 +1,4 @@
-"""Lineage facts gathered from the environment: the git commit of the working directory,
-the user running the command."""
+"""Lineage facts read from the environment: the working directory's git commit, the OS user."""
 
 from __future__ import annotations
 
@@ -29,7 +28,11 @@ def git_state(directory: Path) -> GitState | None:
     def run(*args: str) -> str | None:
         try:
             done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-                [git, *args], cwd=directory, capture_output=True, text=True, timeout=10,
+                [git, *args],
+                cwd=directory,
+                capture_output=True,
+                text=True,
+                timeout=10,
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired):

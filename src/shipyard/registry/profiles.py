@@ -1,5 +1,6 @@
-"""Reference profiles: per-column statistics of a version's sample data, kept for drift and
-fairness checks later (monitoring compares live traffic against them).
+"""Reference profiles: per-column statistics of a version's sample data.
+
+They are kept for drift and fairness checks later (monitoring compares live traffic to them).
 
 Shape (``profile_version`` 1)::
 
@@ -49,14 +50,15 @@ def profile_column(column: pa.ChunkedArray, role: str) -> dict[str, Any]:
         values = column.cast(pa.float64()).drop_null().to_numpy()
         finite = values[np.isfinite(values)]
         missing += int(len(values) - len(finite))
-        base.update(kind="numeric", count=int(len(finite)), missing=int(missing))
+        base.update(kind="numeric", count=len(finite), missing=int(missing))
         base.update(_numeric_stats(finite))
         return base
     values = column.drop_null()
     if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
         values = values.cast(pa.string())
-    counts = pc.value_counts(values.cast(pa.string()) if not pa.types.is_string(values.type)
-                             else values)
+    counts = pc.value_counts(
+        values.cast(pa.string()) if not pa.types.is_string(values.type) else values
+    )
     pairs = sorted(
         ((str(v["values"]), int(v["counts"])) for v in counts.to_pylist()),
         key=lambda item: (-item[1], item[0]),
@@ -64,7 +66,7 @@ def profile_column(column: pa.ChunkedArray, role: str) -> dict[str, Any]:
     top = pairs[:TOP_CATEGORIES]
     base.update(
         kind="categorical",
-        count=int(len(values)),
+        count=len(values),
         missing=int(missing),
         unique=len(pairs),
         frequencies=dict(top),
@@ -75,8 +77,15 @@ def profile_column(column: pa.ChunkedArray, role: str) -> dict[str, Any]:
 
 def _numeric_stats(values: np.ndarray) -> dict[str, Any]:
     if len(values) == 0:
-        return {"unique": 0, "mean": None, "std": None, "min": None, "max": None,
-                "quantiles": {}, "histogram": {"edges": [], "counts": []}}
+        return {
+            "unique": 0,
+            "mean": None,
+            "std": None,
+            "min": None,
+            "max": None,
+            "quantiles": {},
+            "histogram": {"edges": [], "counts": []},
+        }
     low, high = float(values.min()), float(values.max())
     if low == high:
         edges = np.array([low, high])
@@ -85,7 +94,7 @@ def _numeric_stats(values: np.ndarray) -> dict[str, Any]:
         counts, edges = np.histogram(values, bins=HISTOGRAM_BINS, range=(low, high))
     quantiles = np.quantile(values, QUANTILES)
     return {
-        "unique": int(len(np.unique(values))),
+        "unique": len(np.unique(values)),
         "mean": float(values.mean()),
         "std": float(values.std()),
         "min": low,

@@ -1,5 +1,7 @@
-"""Preparing a registration before anything is written: resolve the flavor, load the model, fit
-the sample data to it, infer the signature, profile the reference data and stage the files.
+"""Preparing a registration before anything is written.
+
+Resolve the flavor, load the model, fit the sample data to it, infer the signature, profile the
+reference data and stage the files.
 
 Everything here works in a private temporary directory; nothing is visible to other users until
 the registry stores the blobs and commits the version row.
@@ -55,9 +57,7 @@ class PreparedSample:
     sample_file: Path
 
 
-def prepare_artifact(
-    artifact: Path, flavor: str | None, trust: Trust
-) -> PreparedArtifact:
+def prepare_artifact(artifact: Path, flavor: str | None, trust: Trust) -> PreparedArtifact:
     """Resolve the flavor (MLflow directories to their inner model) and load the model.
 
     Raises:

@@ -206,8 +206,14 @@ class Registry:
                 sample_sha, sample_size = self.artifacts.put_file(sample.sample_file)
                 reference = ArtifactRef(sample_sha, sample_size, "reference.parquet")
         lineage = self._lineage(
-            prepared.source, sample_path, training_data, data_version, code_commit,
-            params, metrics, trained_at,
+            prepared.source,
+            sample_path,
+            training_data,
+            data_version,
+            code_commit,
+            params,
+            metrics,
+            trained_at,
         )
         now = utcnow()
         uses_pickle = prepared.flavor == "pickle"
@@ -218,8 +224,11 @@ class Registry:
             model = s.models.get_model(name)
             if created:
                 s.audit.append(
-                    actor=self.actor, action="model.create", target=name,
-                    details={"owner": owner}, at=now,
+                    actor=self.actor,
+                    action="model.create",
+                    target=name,
+                    details={"owner": owner},
+                    at=now,
                 )
             version = s.models.add_version(
                 name,
@@ -239,7 +248,9 @@ class Registry:
                 ),
             )
             s.audit.append(
-                actor=self.actor, action="version.register", target=version.ref,
+                actor=self.actor,
+                action="version.register",
+                target=version.ref,
                 details={
                     "flavor": version.flavor,
                     "artifact_sha256": sha256,
@@ -252,13 +263,19 @@ class Registry:
             )
             if uses_pickle:
                 s.audit.append(
-                    actor=self.actor, action="artifact.trust_pickle", target=version.ref,
-                    details={"artifact_sha256": sha256, "filename": filename}, at=now,
+                    actor=self.actor,
+                    action="artifact.trust_pickle",
+                    target=version.ref,
+                    details={"artifact_sha256": sha256, "filename": filename},
+                    at=now,
                 )
             if trust.types:
                 s.audit.append(
-                    actor=self.actor, action="artifact.trust_types", target=version.ref,
-                    details={"types": list(trust.types), "artifact_sha256": sha256}, at=now,
+                    actor=self.actor,
+                    action="artifact.trust_types",
+                    target=version.ref,
+                    details={"types": list(trust.types), "artifact_sha256": sha256},
+                    at=now,
                 )
         return Registration(version, created, prepared.warnings)
 
@@ -299,9 +316,7 @@ class Registry:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def promote(
-        self, ref: str, to: Status | str, *, reason: str | None = None
-    ) -> ModelVersion:
+    def promote(self, ref: str, to: Status | str, *, reason: str | None = None) -> ModelVersion:
         """Move a version to ``to``; promoting to production archives the previous one.
 
         Raises:
@@ -332,14 +347,20 @@ class Registry:
                 replaced = s.models.production_version(name)
                 if replaced is not None:
                     s.models.set_status(
-                        name, replaced.version, Status.ARCHIVED, actor=self.actor, at=now,
+                        name,
+                        replaced.version,
+                        Status.ARCHIVED,
+                        actor=self.actor,
+                        at=now,
                         reason=f"replaced in production by version {number}",
                     )
             moved = s.models.set_status(
                 name, number, target, actor=self.actor, at=now, reason=reason
             )
             s.audit.append(
-                actor=self.actor, action="version.promote", target=moved.ref,
+                actor=self.actor,
+                action="version.promote",
+                target=moved.ref,
                 details={
                     "from": current.status.value,
                     "to": target.value,
@@ -420,14 +441,20 @@ class Registry:
             if expires_at <= now:
                 raise InvalidInputError("The key's expiry must be in the future.")
         key_id, secret = generate_key()
-        key = ApiKey(key_id, name or f"{role.value}-{key_id}", role, now, self.actor, expires_at,
-                     None)
+        key = ApiKey(
+            key_id, name or f"{role.value}-{key_id}", role, now, self.actor, expires_at, None
+        )
         with self.store.session(write=True) as s:
             s.keys.add(key, hash_secret(secret))
             s.audit.append(
-                actor=self.actor, action="key.create", target=f"key:{key_id}",
-                details={"name": key.name, "role": role.value,
-                         "expires_at": expires_at.isoformat() if expires_at else None},
+                actor=self.actor,
+                action="key.create",
+                target=f"key:{key_id}",
+                details={
+                    "name": key.name,
+                    "role": role.value,
+                    "expires_at": expires_at.isoformat() if expires_at else None,
+                },
                 at=now,
             )
         return key, secret
@@ -445,7 +472,10 @@ class Registry:
             key = s.keys.revoke(key_id, now)
             if before.revoked_at is None:
                 s.audit.append(
-                    actor=self.actor, action="key.revoke", target=f"key:{key_id}",
-                    details={"name": key.name, "role": key.role.value}, at=now,
+                    actor=self.actor,
+                    action="key.revoke",
+                    target=f"key:{key_id}",
+                    details={"name": key.name, "role": key.role.value},
+                    at=now,
                 )
         return key

@@ -36,7 +36,9 @@ def initialise(settings: Settings, *, actor: str | None = None) -> Initialisatio
         if before is None:
             with registry.store.session(write=True) as s:
                 s.audit.append(
-                    actor=registry.actor, action="system.init", target="shipyard",
+                    actor=registry.actor,
+                    action="system.init",
+                    target="shipyard",
                     details={"schema_revision": after, "home": str(settings.home)},
                     at=utcnow(),
                 )

@@ -57,9 +57,7 @@ def output_signature(
     """The full signature, with outputs described from a trial prediction."""
     if predictions.ndim == 2 and predictions.shape[1] > 1:
         kind = dtype_of_numpy(predictions)
-        outputs = tuple(
-            ColumnSpec(f"prediction_{i}", kind) for i in range(predictions.shape[1])
-        )
+        outputs = tuple(ColumnSpec(f"prediction_{i}", kind) for i in range(predictions.shape[1]))
     else:
         outputs = (ColumnSpec("prediction", dtype_of_numpy(predictions)),)
     return Signature(inputs, outputs, tuple(classes) if classes is not None else None)

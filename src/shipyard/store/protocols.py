@@ -187,9 +187,20 @@ class KeyRepository(Protocol):
 class StoreSession(Protocol):
     """One transaction over every aggregate."""
 
-    models: ModelRepository
-    audit: AuditRepository
-    keys: KeyRepository
+    @property
+    def models(self) -> ModelRepository:
+        """Models, versions and status history."""
+        ...
+
+    @property
+    def audit(self) -> AuditRepository:
+        """The audit log."""
+        ...
+
+    @property
+    def keys(self) -> KeyRepository:
+        """API keys."""
+        ...
 
 
 class MetadataStore(Protocol):

@@ -20,9 +20,24 @@ class SqlSession:
     """The repositories bound to one open transaction."""
 
     def __init__(self, connection: sa.Connection) -> None:
-        self.models = SqlModelRepository(connection)
-        self.audit = SqlAuditRepository(connection)
-        self.keys = SqlKeyRepository(connection)
+        self._models = SqlModelRepository(connection)
+        self._audit = SqlAuditRepository(connection)
+        self._keys = SqlKeyRepository(connection)
+
+    @property
+    def models(self) -> SqlModelRepository:
+        """See StoreSession.models."""
+        return self._models
+
+    @property
+    def audit(self) -> SqlAuditRepository:
+        """See StoreSession.audit."""
+        return self._audit
+
+    @property
+    def keys(self) -> SqlKeyRepository:
+        """See StoreSession.keys."""
+        return self._keys
 
 
 class SqlMetadataStore:

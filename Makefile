@@ -1,0 +1,44 @@
+# Shipyard developer commands. Everything runs from a local virtualenv that `make` creates.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: install demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[all,torch,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: train a model on bundled data, register it with lineage, promote it, score a file
+demo: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" bash examples/demo.sh
+
+## test: lint + the whole test suite (PostgreSQL tests need SHIPYARD_TEST_DATABASE_URL)
+test: lint
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests examples
+	$(BIN)/ruff check --fix src tests examples
+
+## bench: performance comparisons (the serving benchmark arrives with the inference server)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache
