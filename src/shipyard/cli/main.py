@@ -50,22 +50,8 @@ def main(
 def run() -> None:
     """Entry point of the ``shipyard`` script."""
     try:
-        app(standalone_mode=False)
+        # Standalone mode: click reports usage errors itself (exit 2); ours are caught here.
+        app()
     except ShipyardError as exc:
         output.error(exc.message)
         sys.exit(1)
-    except KeyboardInterrupt:
-        output.error("interrupted")
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            output.error("aborted")
-            sys.exit(1)
-        raise

@@ -1,0 +1,67 @@
+"""Schema management: migrations match the tables, and out-of-date schemas are refused."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from shipyard.core.errors import DatabaseUnavailableError, SchemaOutOfDateError
+from shipyard.core.settings import Settings
+from shipyard.registry import Registry
+from shipyard.store import open_store, schema_revision, upgrade_schema
+from shipyard.store.schema import metadata
+
+
+def test_migrations_build_exactly_the_declared_tables(db_url: str) -> None:
+    upgrade_schema(db_url)
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_empty_database_is_refused_with_the_command_to_run(db_url: str) -> None:
+    with pytest.raises(SchemaOutOfDateError, match=r"has no Shipyard schema yet.*shipyard init"):
+        open_store(db_url)
+
+
+def test_older_schema_asks_for_db_upgrade(db_url: str) -> None:
+    upgrade_schema(db_url)
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        # Pretend the database predates the newest migration.
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'base0'"))
+    engine.dispose()
+    with pytest.raises(SchemaOutOfDateError, match="newer Shipyard"):
+        open_store(db_url)
+
+
+def test_unknown_older_revision_message(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    upgrade_schema(db_url)
+    from shipyard.store import migrate
+
+    monkeypatch.setattr(migrate, "head_revision", lambda: "0002")
+    with pytest.raises(
+        SchemaOutOfDateError, match=r"revision 0001; this Shipyard needs 0002.*db upgrade"
+    ):
+        open_store(db_url)
+    assert schema_revision(db_url) == ("0001", "0001")
+
+
+def test_unreachable_database_names_the_url_without_password(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        home=tmp_path,
+        database_url="postgresql+psycopg://shipyard:s3cret@127.0.0.1:1/shipyard",
+        artifact_uri=str(tmp_path / "a"),
+    )
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        Registry.open(settings)
+    message = caught.value.message
+    assert (
+        "Cannot connect to the database at postgresql+psycopg://shipyard:***@127.0.0.1:1" in message
+    )
+    assert "s3cret" not in message and "SHIPYARD_DATABASE_URL" in message
