@@ -28,7 +28,10 @@ def main() -> None:
     frame = data.frame
     features = frame.drop(columns="target")
     model = LogisticRegression(max_iter=2000).fit(features, frame["target"])
-    results: dict[str, object] = {"when": datetime.now(UTC).isoformat(), "host_cpus": os.cpu_count()}
+    results: dict[str, object] = {
+        "when": datetime.now(UTC).isoformat(),
+        "host_cpus": os.cpu_count(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         settings = Settings.for_home(home)
