@@ -77,7 +77,7 @@ def test_registration_stores_nothing_when_the_model_fails_to_load(
 ) -> None:
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a protobuf")
-    with pytest.raises(ModelLoadError, match="Could not load broken.onnx"):
+    with pytest.raises(ModelLoadError, match=r"Could not load broken\.onnx"):
         registry.register("m", broken)
     assert files_under(Path(settings.artifact_uri)) == []
     assert registry.list_models() == []

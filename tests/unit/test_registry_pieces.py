@@ -25,7 +25,7 @@ def test_check_features_orders_by_model_and_names_problems() -> None:
     with pytest.raises(SampleDataMismatchError, match="missing columns the model needs: c; "
                        "columns the model does not know: z"):
         check_features(["a", "z"], ["a", "c"], 2, "s")
-    with pytest.raises(SampleDataMismatchError, match="has 3 feature columns but the model expects 2"):
+    with pytest.raises(SampleDataMismatchError, match="has 3 feature columns"):
         check_features(["a", "b", "c"], None, 2, "s")
 
 
