@@ -10,8 +10,6 @@ import typer
 from shipyard.cli import output
 from shipyard.cli.context import open_registry
 from shipyard.core.settings import Settings
-from shipyard.registry.setup import initialise
-from shipyard.store import schema_revision, upgrade_schema
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -22,6 +20,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of te
 
 def init(json_out: JsonFlag = False) -> None:
     """Create SHIPYARD_HOME and the schema; print a new admin API key once."""
+    from shipyard.registry.setup import initialise
+
     settings = Settings.from_env()
     result = initialise(settings)
     if json_out:
@@ -47,6 +47,8 @@ def init(json_out: JsonFlag = False) -> None:
 @db_app.command("upgrade")
 def db_upgrade(json_out: JsonFlag = False) -> None:
     """Migrate the database schema to this Shipyard's version."""
+    from shipyard.store import upgrade_schema
+
     settings = Settings.from_env()
     before, after = upgrade_schema(settings.database_url)
     if json_out:
@@ -61,6 +63,8 @@ def db_upgrade(json_out: JsonFlag = False) -> None:
 @db_app.command("current")
 def db_current(json_out: JsonFlag = False) -> None:
     """Show the schema revision of the database and the one this Shipyard needs."""
+    from shipyard.store import schema_revision
+
     current, head = schema_revision(Settings.from_env().database_url)
     if json_out:
         output.emit_json({"current": current, "head": head, "up_to_date": current == head})

@@ -13,9 +13,7 @@ from shipyard.cli import output
 from shipyard.cli.context import open_registry
 from shipyard.cli.options import key_values, metrics, timestamp
 from shipyard.core.types import ModelVersion
-from shipyard.registry.datafiles import count_rows
 from shipyard.registry.refs import parse_ref
-from shipyard.registry.scoring import score_file
 
 models_app = typer.Typer(help="List and inspect registered models.", no_args_is_help=True)
 
@@ -274,6 +272,9 @@ def predict(
     ] = None,
 ) -> None:
     """Score a CSV/Parquet file offline with a registered version."""
+    from shipyard.registry.datafiles import count_rows
+    from shipyard.registry.scoring import score_file
+
     with open_registry() as registry:
         loaded = registry.load(ref)
     total = count_rows(input_file)
