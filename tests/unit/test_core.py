@@ -33,8 +33,13 @@ def test_invalid_names_explain_the_rule(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("ref", "expected"),
-    [("m", ("m", None)), ("m:3", ("m", "3")), ("m:03", ("m", "3")), ("m:latest", ("m", "latest")),
-     ("m:production", ("m", "production"))],
+    [
+        ("m", ("m", None)),
+        ("m:3", ("m", "3")),
+        ("m:03", ("m", "3")),
+        ("m:latest", ("m", "latest")),
+        ("m:production", ("m", "production")),
+    ],
 )
 def test_refs(ref: str, expected: tuple[str, str | None]) -> None:
     assert parse_ref(ref) == expected
@@ -62,11 +67,19 @@ def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
     assert default.database_url == f"sqlite:///{tmp_path / 'shipyard.db'}"
     assert default.artifact_uri == str(tmp_path / "artifacts")
     custom = Settings.from_env(
-        {"SHIPYARD_HOME": str(tmp_path), "SHIPYARD_DATABASE_URL": "postgresql://h/db",
-         "SHIPYARD_ARTIFACT_URI": "s3://b/p", "SHIPYARD_URL": "http://x", "SHIPYARD_API_KEY": "k"}
+        {
+            "SHIPYARD_HOME": str(tmp_path),
+            "SHIPYARD_DATABASE_URL": "postgresql://h/db",
+            "SHIPYARD_ARTIFACT_URI": "s3://b/p",
+            "SHIPYARD_URL": "http://x",
+            "SHIPYARD_API_KEY": "k",
+        }
     )
     assert (custom.database_url, custom.artifact_uri, custom.url, custom.api_key) == (
-        "postgresql://h/db", "s3://b/p", "http://x", "k"
+        "postgresql://h/db",
+        "s3://b/p",
+        "http://x",
+        "k",
     )
 
 

@@ -18,8 +18,7 @@ def python(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_import_shipyard_is_light() -> None:
     done = python(
-        "import sys, shipyard; print(','.join(m for m in "
-        f"{HEAVY!r} if m in sys.modules))"
+        f"import sys, shipyard; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""

@@ -22,8 +22,10 @@ from shipyard.security.keys import generate_key, hash_secret, secrets_match
 def test_check_features_orders_by_model_and_names_problems() -> None:
     assert check_features(["b", "a"], ["a", "b"], 2, "s") == ["a", "b"]
     assert check_features(["mean radius"], ["mean_radius"], 1, "s") == ["mean radius"]
-    with pytest.raises(SampleDataMismatchError, match="missing columns the model needs: c; "
-                       "columns the model does not know: z"):
+    with pytest.raises(
+        SampleDataMismatchError,
+        match="missing columns the model needs: c; columns the model does not know: z",
+    ):
         check_features(["a", "z"], ["a", "c"], 2, "s")
     with pytest.raises(SampleDataMismatchError, match="has 3 feature columns"):
         check_features(["a", "b", "c"], None, 2, "s")
@@ -53,8 +55,12 @@ def test_profile_matches_numpy() -> None:
     counts, edges = np.histogram(finite, bins=20)
     assert x["histogram"]["counts"] == counts.tolist()
     assert x["histogram"]["edges"] == pytest.approx(edges.tolist())
-    assert (c["frequencies"], c["missing"], c["unique"], c["role"]) == ({"a": 600, "b": 399}, 1, 2,
-                                                                        "sensitive")
+    assert (c["frequencies"], c["missing"], c["unique"], c["role"]) == (
+        {"a": 600, "b": 399},
+        1,
+        2,
+        "sensitive",
+    )
 
 
 def test_keys_are_random_and_compared_by_digest() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from shipyard.core.errors import InvalidInputError
 from shipyard.flavors.base import Batch, no_proba
 
 
@@ -37,8 +38,10 @@ class EstimatorPredictor:
             return batch.frame()
         try:
             return batch.matrix()
-        except ValueError:
-            return batch.frame()
+        except InvalidInputError:
+            # Strings or mixed types: an estimator fitted on an object array (e.g. a pipeline
+            # with an encoder) takes the values as they are.
+            return batch.matrix(object)
 
     def predict(self, batch: Batch) -> np.ndarray:
         """See Predictor.predict."""

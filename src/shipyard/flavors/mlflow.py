@@ -68,7 +68,10 @@ def read_mlflow_dir(path: Path) -> MlflowImport:
     return MlflowImport(flavor, model_path, _signature(mlmodel.get("signature")), source)
 
 
-def _choose(root: Path, flavors: dict[str, Any]) -> tuple[str, Path]:
+def _choose(root: Path, raw_flavors: dict[str, Any]) -> tuple[str, Path]:
+    # A section that is not a mapping (``xgboost: null``) is unusable: treat it as absent.
+    flavors = {k: v for k, v in raw_flavors.items() if isinstance(v, dict)}
+
     def data(section: dict[str, Any], *keys: str) -> Path | None:
         for key in keys:
             value = section.get(key)
@@ -84,14 +87,15 @@ def _choose(root: Path, flavors: dict[str, Any]) -> tuple[str, Path]:
         if p is not None:
             return "xgboost", p
     if "lightgbm" in flavors and (p := data(flavors["lightgbm"], "data")):
-        return "lightgbm", p
+        # MLflow writes Boosters as text (model.lgb) but pickles LGBMClassifier & co (model.pkl).
+        return ("pickle" if p.suffix == ".pkl" else "lightgbm"), p
     if "sklearn" in flavors and (p := data(flavors["sklearn"], "pickled_model", "data")):
         fmt = flavors["sklearn"].get("serialization_format", "cloudpickle")
         return ("sklearn" if fmt == "skops" or p.suffix == ".skops" else "pickle"), p
     if "pytorch" in flavors and (p := data(flavors["pytorch"], "model_data", "data")):
         return "pickle", p / "model.pth" if p.is_dir() else p
     raise FlavorDetectionError(
-        f"The MLflow model at {root} offers flavors {sorted(flavors)}, none of which Shipyard "
+        f"The MLflow model at {root} offers flavors {sorted(raw_flavors)}, none of which Shipyard "
         "can load. Supported: onnx, xgboost, lightgbm, sklearn (skops or, with --trust-pickle, "
         "pickle) and pytorch (with --trust-pickle)."
     )

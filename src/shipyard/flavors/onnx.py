@@ -30,7 +30,7 @@ class OnnxPredictor:
 
     flavor = "onnx"
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, classes: list[Any] | None = None) -> None:
         self._session = session
         self._inputs = session.get_inputs()
         outputs = session.get_outputs()
@@ -46,7 +46,7 @@ class OnnxPredictor:
             self.feature_names = None
             shape = self._inputs[0].shape
             self.n_features = shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
-        self.classes: list[Any] | None = None
+        self.classes: list[Any] | None = classes
 
     def _feed(self, batch: Batch) -> dict[str, np.ndarray]:
         if not self._per_column:
@@ -54,7 +54,7 @@ class OnnxPredictor:
             return {only.name: batch.matrix(_ORT_TYPES.get(only.type, np.float32))}
         return {
             i.name: np.asarray(
-                batch.column(i.name), dtype=_ORT_TYPES.get(i.type, np.float32)
+                _column(batch, i.name), dtype=_ORT_TYPES.get(i.type, np.float32)
             ).reshape(-1, 1)
             for i in self._inputs
         }
@@ -76,6 +76,36 @@ class OnnxPredictor:
             keys = self.classes or []
             return np.array([[row[k] for k in keys] for row in proba], dtype=np.float64)
         return np.asarray(proba)
+
+
+def _column(batch: Batch, name: str) -> np.ndarray:
+    """The batch column feeding input ``name``.
+
+    Converters name inputs after features with spaces replaced (skl2onnx writes ``mean radius``
+    as ``mean_radius``), while the signature keeps the data's names, as for LightGBM.
+    """
+    if name not in batch.names:
+        name = {n.replace(" ", "_"): n for n in batch.names}.get(name, name)
+    return batch.column(name)
+
+
+def _class_labels(path: Path) -> list[Any] | None:
+    """Class labels recorded in the graph (classifier/ZipMap ``classlabels_*`` attributes)."""
+    try:
+        import onnx
+    except ModuleNotFoundError:
+        return None
+    try:
+        model = onnx.load_model(str(path), load_external_data=False)
+    except Exception:  # onnxruntime accepted the file; labels are a nicety, not a requirement
+        return None
+    for node in model.graph.node:
+        for attribute in node.attribute:
+            if attribute.name in ("classlabels_ints", "classlabels_int64s"):
+                return [int(v) for v in attribute.ints]
+            if attribute.name == "classlabels_strings":
+                return [v.decode("utf-8") for v in attribute.strings]
+    return None
 
 
 class OnnxFlavor:
@@ -100,4 +130,4 @@ class OnnxFlavor:
             )
         except Exception as exc:
             raise load_failed(self.name, path, exc) from exc
-        return OnnxPredictor(session)
+        return OnnxPredictor(session, _class_labels(path))

@@ -58,8 +58,11 @@ class TorchPredictor:
         """See Predictor.predict."""
         import torch
 
+        matrix = batch.matrix(np.float32)
+        if not (matrix.flags.writeable and matrix.flags.c_contiguous):
+            matrix = np.array(matrix, order="C")  # torch.from_numpy warns on read-only arrays
         with torch.inference_mode():
-            output = self._module(torch.from_numpy(np.ascontiguousarray(batch.matrix(np.float32))))
+            output = self._module(torch.from_numpy(matrix))
         result: np.ndarray = output.detach().cpu().numpy()
         return result.ravel() if result.ndim == 2 and result.shape[1] == 1 else result
 

@@ -74,7 +74,9 @@ class XGBoostFlavor:
             raise MissingExtraError("An XGBoost model", "xgboost", "xgboost") from exc
         booster = xgb.Booster()
         try:
-            booster.load_model(str(path))
+            # From the bytes, so XGBoost tells JSON from UBJSON by content: by name it guesses
+            # (and warns) for other suffixes, such as MLflow's default model.xgb.
+            booster.load_model(bytearray(path.read_bytes()))
             booster.set_param({"nthread": 1})
             return XGBoostPredictor(booster)
         except Exception as exc:
