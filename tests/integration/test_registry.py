@@ -29,6 +29,7 @@ from shipyard.flavors import Batch
 from shipyard.registry import Registry
 from shipyard.registry.scoring import score_file
 from tests.fixtures.models import FEATURES_SMALL
+from tests.integration.race_worker import register_when_started
 
 
 def git_repo(path: Path) -> str:
@@ -254,12 +255,6 @@ def test_scoring_a_file_without_the_features_fails_cleanly(
     assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
 
 
-def _register_in_process(settings: Settings, artifact: str, start, results) -> None:  # type: ignore[no-untyped-def]
-    start.wait(60)
-    with Registry.open(settings, actor="test:worker") as registry:
-        results.put(registry.register("race", artifact).version.version)
-
-
 @pytest.mark.slow
 def test_eight_processes_registering_at_once_get_versions_1_to_8(
     registry: Registry, settings: Settings, model_dir: Path
@@ -269,7 +264,7 @@ def test_eight_processes_registering_at_once_get_versions_1_to_8(
     # A python-flavor model keeps each worker's start-up cheap; the race is in the store.
     workers = [
         context.Process(
-            target=_register_in_process,
+            target=register_when_started,
             args=(settings, str(model_dir / "sum_model.py"), start, results),
         )
         for _ in range(8)
