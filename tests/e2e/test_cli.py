@@ -259,3 +259,13 @@ def test_cli_reads_code_commit_from_the_working_directory(
         check=True,
     )
     assert json.loads(done.stdout)["lineage"]["code_commit"] == head
+
+
+def test_quickstart_runs_the_whole_flow_on_bundled_data(env: dict[str, str]) -> None:
+    done = cli(env, "quickstart")
+    assert "Registered and promoted breast-cancer:1" in " ".join(done.stdout.split())
+    shown = json.loads(cli(env, "models", "show", "breast-cancer:production", "--json").stdout)
+    assert shown["lineage"]["metrics"]["accuracy"] > 0.9
+    assert shown["reference_profile"]["columns"]["target"]["role"] == "target"
+    scored = pd.read_csv(Path(env["SHIPYARD_HOME"]) / "quickstart" / "scored.csv")
+    assert len(scored) == 171

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from shipyard._version import __version__
-from shipyard.cli import admin, models, output
+from shipyard.cli import admin, models, output, quickstart
 from shipyard.core.errors import ShipyardError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(admin.init)
+app.command()(quickstart.quickstart)
 app.command()(models.register)
 app.command()(models.predict)
 app.command()(models.promote)
