@@ -6,6 +6,7 @@ interrupted registration leaves nothing readable behind.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,16 @@ class S3ArtifactStore:
             return sha256, size
         from boto3.exceptions import S3UploadFailedError
 
-        try:
-            self._upload(path, sha256)
-        except S3UploadFailedError as exc:
-            self.check()  # names a missing bucket or bad credentials precisely
-            raise ArtifactStoreUnavailableError(f"Upload to {self.uri} failed: {exc}") from exc
+        with tempfile.TemporaryDirectory(prefix="shipyard-upload-") as tmp:
+            # Upload a private copy verified against the digest: the user's file could change
+            # between hashing and uploading, and the key must name exactly the stored bytes.
+            with path.open("rb") as source:
+                private = copy_verified(source, sha256, Path(tmp) / "blob", str(path))
+            try:
+                self._upload(private, sha256)
+            except S3UploadFailedError as exc:
+                self.check()  # names a missing bucket or bad credentials precisely
+                raise ArtifactStoreUnavailableError(f"Upload to {self.uri} failed: {exc}") from exc
         return sha256, size
 
     def _upload(self, path: Path, sha256: str) -> None:
@@ -68,7 +74,8 @@ class S3ArtifactStore:
             str(path),
             self.bucket,
             self._key(sha256),
-            ExtraArgs={"Metadata": {"sha256": sha256}},
+            # S3 checks the SHA-256 of what it receives, so transit corruption is refused too.
+            ExtraArgs={"Metadata": {"sha256": sha256}, "ChecksumAlgorithm": "SHA256"},
         )
 
     def exists(self, sha256: str) -> bool:
