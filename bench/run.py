@@ -17,6 +17,8 @@ import numpy as np
 import skops.io as sio
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from shipyard import Batch, Registry, Settings, initialise
 
@@ -27,7 +29,8 @@ def main() -> None:
     data = load_breast_cancer(as_frame=True)
     frame = data.frame
     features = frame.drop(columns="target")
-    model = LogisticRegression(max_iter=2000).fit(features, frame["target"])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(features, frame["target"])
     results: dict[str, object] = {
         "when": datetime.now(UTC).isoformat(),
         "host_cpus": os.cpu_count(),
