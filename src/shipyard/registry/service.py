@@ -8,7 +8,6 @@ entries in one transaction — so a failure at any step leaves no version and no
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -387,8 +386,9 @@ class Registry:
         path = self.artifacts.fetch(sha, cache / name)
         if not is_directory:
             return path
-        unpacked = cache / f"tree-{tempfile.gettempprefix()}-{id(self)}"
-        shutil.rmtree(unpacked, ignore_errors=True)
+        # A fresh directory per load: a loaded model may read its files lazily, so another
+        # process loading the same version must never replace them underneath it.
+        unpacked = Path(tempfile.mkdtemp(prefix="tree-", dir=cache))
         return unpack_directory(path, unpacked / version.artifact.filename.rstrip("/"))
 
     def load(self, ref: str, version: int | None = None) -> LoadedVersion:
