@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 
 from shipyard.core.errors import MissingExtraError
-from shipyard.flavors.base import NO_TRUST, Batch, Trust, load_failed, no_proba
+from shipyard.flavors.base import NO_TRUST, Batch, Trust, load_failed
+from shipyard.flavors.boosting import BoosterPredictor, OutputKind
 
 
-class LightGBMPredictor:
+class LightGBMPredictor(BoosterPredictor):
     """Predictor over a ``lightgbm.Booster``; the objective decides labels vs probabilities."""
 
     flavor = "lightgbm"
@@ -19,7 +20,6 @@ class LightGBMPredictor:
     def __init__(self, booster: Any) -> None:
         self._booster = booster
         objective = str(booster.params.get("objective", "regression")).split()[0]
-        self._objective = objective
         names = list(booster.feature_name())
         # LightGBM invents Column_0… when trained without names: those are not real names.
         generated = all(n == f"Column_{i}" for i, n in enumerate(names))
@@ -27,33 +27,18 @@ class LightGBMPredictor:
         self.n_features: int | None = booster.num_feature()
         n_classes = int(booster.params.get("num_class", 1) or 1)
         if objective == "binary":
+            self.kind = OutputKind.BINARY
             self.classes: list[Any] | None = [0, 1]
         elif objective in ("multiclass", "softmax", "multiclassova"):
+            self.kind = OutputKind.MULTICLASS
             self.classes = list(range(n_classes))
         else:
+            self.kind = OutputKind.REGRESSION
             self.classes = None
-        self.has_proba = self.classes is not None
 
     def _raw(self, batch: Batch) -> np.ndarray:
         result: np.ndarray = np.asarray(self._booster.predict(batch.matrix(), num_threads=1))
         return result
-
-    def predict(self, batch: Batch) -> np.ndarray:
-        """See Predictor.predict."""
-        raw = self._raw(batch)
-        if self._objective == "binary":
-            return (raw > 0.5).astype(np.int64)
-        if self.classes is not None:
-            labels: np.ndarray = raw.argmax(axis=1)
-            return labels
-        return raw
-
-    def predict_proba(self, batch: Batch) -> np.ndarray:
-        """See Predictor.predict_proba."""
-        if not self.has_proba:
-            raise no_proba(self.flavor)
-        raw = self._raw(batch)
-        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
 
 
 class LightGBMFlavor:

@@ -9,10 +9,17 @@ from typing import Any
 import numpy as np
 
 from shipyard.core.errors import MissingExtraError
-from shipyard.flavors.base import NO_TRUST, Batch, Trust, load_failed, no_proba
+from shipyard.flavors.base import NO_TRUST, Batch, Trust, load_failed
+from shipyard.flavors.boosting import BoosterPredictor, OutputKind
+
+_KINDS = {
+    "binary:logistic": OutputKind.BINARY,
+    "multi:softprob": OutputKind.MULTICLASS,
+    "multi:softmax": OutputKind.LABELS,
+}
 
 
-class XGBoostPredictor:
+class XGBoostPredictor(BoosterPredictor):
     """Predictor over an ``xgboost.Booster``; the objective decides labels vs probabilities."""
 
     flavor = "xgboost"
@@ -21,42 +28,23 @@ class XGBoostPredictor:
         self._booster = booster
         config = json.loads(booster.save_config())
         learner = config["learner"]
-        self._objective = str(learner["objective"]["name"])
+        objective = str(learner["objective"]["name"])
+        self.kind = _KINDS.get(objective, OutputKind.REGRESSION)
         n_classes = int(learner["learner_model_param"].get("num_class", "0") or 0)
         self.feature_names: list[str] | None = (
             list(booster.feature_names) if booster.feature_names else None
         )
         self.n_features: int | None = booster.num_features()
-        if self._objective in ("binary:logistic",):
+        if self.kind == OutputKind.BINARY:
             self.classes: list[Any] | None = [0, 1]
-        elif self._objective in ("multi:softprob", "multi:softmax"):
+        elif self.kind in (OutputKind.MULTICLASS, OutputKind.LABELS):
             self.classes = list(range(n_classes))
         else:
             self.classes = None
-        self.has_proba = self._objective in ("binary:logistic", "multi:softprob")
 
     def _raw(self, batch: Batch) -> np.ndarray:
         result: np.ndarray = np.asarray(self._booster.inplace_predict(batch.matrix(np.float32)))
         return result
-
-    def predict(self, batch: Batch) -> np.ndarray:
-        """See Predictor.predict."""
-        raw = self._raw(batch)
-        if self._objective == "binary:logistic":
-            return (raw > 0.5).astype(np.int64)
-        if self._objective == "multi:softprob":
-            labels: np.ndarray = raw.argmax(axis=1)
-            return labels
-        if self._objective == "multi:softmax":
-            return raw.astype(np.int64)
-        return raw
-
-    def predict_proba(self, batch: Batch) -> np.ndarray:
-        """See Predictor.predict_proba."""
-        if not self.has_proba:
-            raise no_proba(self.flavor)
-        raw = self._raw(batch)
-        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
 
 
 class XGBoostFlavor:
