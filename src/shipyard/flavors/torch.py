@@ -9,6 +9,8 @@ as is (``[rows]``, or ``[rows, k]`` for multi-output models).
 
 from __future__ import annotations
 
+import io
+import json
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.core.errors import MissingExtraError
+from shipyard.core.errors import MissingExtraError, UnsafeArtifactError
 from shipyard.flavors.base import NO_TRUST, Batch, Trust, load_failed, no_proba
 
 TORCHSCRIPT_DEPRECATION = (
@@ -37,6 +39,33 @@ def archive_kind(path: Path) -> str | None:
         return "torchscript"
     if any(n.endswith("/data.pkl") for n in names):
         return "pickle"
+    return None
+
+
+def pickled_parts(path: Path) -> str | None:
+    """Why loading a ``.pt2`` archive would unpickle something, or None if it would not.
+
+    ``torch.export.load`` unpickles weights and constants marked ``use_pickle``, custom and
+    opaque objects, and example inputs that are not plain tensors (it retries them with
+    ``weights_only=False``). A plain exported model has none of these.
+    """
+    import torch
+
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith(("_weights_config.json", "_constants_config.json")):
+                config = json.loads(archive.read(name)).get("config", {})
+                for key, meta in config.items():
+                    stored = str(meta.get("path_name", ""))
+                    if meta.get("use_pickle") or stored.startswith(("custom_obj", "opaque_obj")):
+                        return f"{key!r} in {name.rsplit('/', 1)[-1]}"
+            elif "/sample_inputs/" in name:
+                data = archive.read(name)
+                if data:
+                    try:
+                        torch.load(io.BytesIO(data), weights_only=True)
+                    except Exception:
+                        return "example inputs that are not plain tensors"
     return None
 
 
@@ -85,6 +114,15 @@ class TorchFlavor:
         except ModuleNotFoundError as exc:
             raise MissingExtraError("A PyTorch model", "torch", "torch") from exc
         kind = archive_kind(path)
+        if kind == "export" and not trust.pickle:
+            reason = pickled_parts(path)
+            if reason:
+                raise UnsafeArtifactError(
+                    f"{path.name} is a torch.export archive that contains pickled data "
+                    f"({reason}); torch unpickles it on load, which can run code. Export the "
+                    "model with plain tensor weights, or pass --trust-pickle if you made this "
+                    "file (recorded in the audit log)."
+                )
         try:
             if kind == "export":
                 module = torch.export.load(str(path)).module()
