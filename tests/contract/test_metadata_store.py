@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from shipyard.core.auditchain import verify_chain
 from shipyard.core.errors import (
     ConflictError,
     KeyNotFoundError,
@@ -122,6 +123,25 @@ def test_audit_chain_appends_and_filters(store) -> None:
         assert [e.seq for e in s.audit.list(action="act.0")] == [3, 1]
         assert [e.seq for e in s.audit.list(limit=1)] == [3]
         assert [e.seq for e in s.audit.list(target="m:1")] == [2]
+
+
+def test_audit_details_hash_the_same_after_a_round_trip(store) -> None:
+    # Values a JSONB column would renormalise, non-ASCII text, and a non-UTC timestamp.
+    awkward = {
+        "big": 1e16,
+        "neg_zero": -0.0,
+        "tiny": 1e-300,
+        "int": 2**60,
+        "text": "Zoë ✓",
+        "nested": {"b": [1, 2.5], "a": None},
+    }
+    local = NOW.astimezone(timezone(timedelta(hours=5)))
+    with store.session(write=True) as s:
+        written = s.audit.append(actor="ü", action="x", target="t", details=awkward, at=local)
+    with store.session() as s:
+        (read,) = list(s.audit.iter_all())
+        assert verify_chain([read], *s.audit.head()).ok
+    assert read == written and read.at == NOW
 
 
 def test_keys_store_only_digests(store) -> None:

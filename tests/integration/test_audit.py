@@ -52,8 +52,7 @@ def test_edited_entry_is_reported(audited: Registry, settings: Settings) -> None
 def test_edited_details_are_reported(audited: Registry, settings: Settings) -> None:
     row = audited.audit_entries(action="version.promote")[0]
     details = json.dumps(dict(row.details, to="production"))
-    cast = ":d" if settings.database_url.startswith("sqlite") else "CAST(:d AS jsonb)"
-    execute(settings, f"UPDATE audit_log SET details = {cast} WHERE seq = :s", d=details, s=row.seq)
+    execute(settings, "UPDATE audit_log SET details = :d WHERE seq = :s", d=details, s=row.seq)
     result = audited.verify_audit()
     assert (result.first_bad_seq, result.problem) == (row.seq, "edited")
 

@@ -129,7 +129,7 @@ def keys_create(
     ],
     name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
     expires_in_days: Annotated[
-        int | None, typer.Option(min=1, help="Expire after this many days.")
+        int | None, typer.Option(min=1, max=36_500, help="Expire after this many days.")
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:

@@ -50,6 +50,14 @@ def main(
 
 def run() -> None:
     """Entry point of the ``shipyard`` script."""
+    for argument in sys.argv[1:]:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            # Undecodable bytes arrive as lone surrogates; they would fail deep in the store.
+            shown = argument.encode("utf-8", "replace").decode("utf-8")
+            output.error(f"argument {shown!r} is not valid UTF-8 text; fix its encoding.")
+            sys.exit(2)
     try:
         # Standalone mode: click reports usage errors itself (exit 2); ours are caught here.
         app()

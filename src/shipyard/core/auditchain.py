@@ -11,12 +11,21 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shipyard.core.types import AuditEntry
 
 GENESIS_HASH = "0" * 64
+
+
+def canonical_json(details: dict[str, Any]) -> str:
+    """The one text form of an entry's details: sorted keys, no spaces, ASCII only.
+
+    The store keeps exactly this text, so what is hashed is what is read back on every
+    dialect (a JSONB column would renormalise numbers). NaN and infinities are refused.
+    """
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def entry_hash(
@@ -31,15 +40,15 @@ def entry_hash(
     """SHA-256 over a canonical JSON encoding of the entry's fields."""
     body = {
         "seq": seq,
-        "at": at.isoformat(timespec="microseconds"),
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": action,
         "target": target,
-        "details": details,
+        "details": canonical_json(details),
         "prev_hash": prev_hash,
     }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ def validate_model_name(name: str) -> str:
     Raises:
         InvalidNameError: naming the rule the name breaks.
     """
-    if not MODEL_NAME_PATTERN.match(name):
+    if not MODEL_NAME_PATTERN.fullmatch(name):
         raise InvalidNameError(f"Invalid model name {name!r}: use {MODEL_NAME_RULE}.")
     return name
 

@@ -26,6 +26,10 @@ def check_artifact_path(path: Path) -> None:
     """Raise a clear error if ``path`` is missing or unreadable."""
     if not path.exists():
         raise ArtifactNotFoundError(f"Artifact {path} does not exist. Check the path.")
+    if not (path.is_file() or path.is_dir()):
+        raise ArtifactNotFoundError(
+            f"Artifact {path} is neither a regular file nor a directory; give the model file."
+        )
     try:
         if path.is_file():
             with path.open("rb") as handle:

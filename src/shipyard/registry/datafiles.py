@@ -47,19 +47,42 @@ def read_table(path: Path) -> pa.Table:
         raise DataFileError(f"Cannot read {path} as {fmt.upper()}: {_first_line(exc)}.") from exc
     if table.num_rows == 0:
         raise DataFileError(f"Data file {path} has no rows.")
+    check_flat(table.schema, path)
     return table
 
 
-def iter_batches(path: Path, rows: int) -> Iterator[pa.RecordBatch]:
-    """Stream the file in record batches of about ``rows`` rows (for large scoring jobs)."""
+def check_flat(schema: pa.Schema, path: Path) -> None:
+    """Refuse nested columns (lists, structs, maps): models take one value per cell."""
+    for column in schema:
+        if pa.types.is_nested(column.type):
+            raise DataFileError(
+                f"Column {column.name!r} of {path.name} is nested ({column.type}); Shipyard "
+                "reads flat tables only. Flatten it into one column per value."
+            )
+
+
+def iter_batches(
+    path: Path, rows: int, column_types: dict[str, pa.DataType] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream the file in record batches of about ``rows`` rows (for large scoring jobs).
+
+    ``column_types`` fixes CSV column types up front: otherwise Arrow infers them from the
+    first block only and fails on a later value that does not fit (an int column with 0.5).
+    """
     fmt = file_format(path)
     if not path.is_file():
         raise DataFileError(f"Data file {path} does not exist.")
     try:
         if fmt == "parquet":
-            yield from pq.ParquetFile(path).iter_batches(batch_size=rows)
+            parquet = pq.ParquetFile(path)
+            check_flat(parquet.schema_arrow, path)
+            yield from parquet.iter_batches(batch_size=rows)
         else:
-            reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 22))
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=1 << 22),
+                convert_options=pacsv.ConvertOptions(column_types=column_types or {}),
+            )
             for batch in reader:
                 for start in range(0, batch.num_rows, rows):
                     yield batch.slice(start, rows)

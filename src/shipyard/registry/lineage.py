@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,18 @@ def git_state(directory: Path) -> GitState | None:
         return None
     status = run("status", "--porcelain", "--untracked-files=no")
     remote = run("config", "--get", "remote.origin.url")
-    return GitState(commit=commit, dirty=bool(status), repository=remote or None)
+    return GitState(commit=commit, dirty=bool(status), repository=_without_credentials(remote))
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """The remote URL minus any ``user:token@`` part, which must never reach the registry."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=host))
+    return url
 
 
 def local_actor() -> str:

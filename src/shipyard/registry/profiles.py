@@ -91,14 +91,26 @@ def _numeric_stats(values: np.ndarray) -> dict[str, Any]:
         edges = np.array([low, high])
         counts = np.array([len(values)])
     else:
-        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS, range=(low, high))
+        with np.errstate(over="ignore", invalid="ignore"):
+            span_is_finite = np.isfinite(high - low)
+        if span_is_finite:
+            counts, edges = np.histogram(values, bins=HISTOGRAM_BINS, range=(low, high))
+        else:  # values spanning more than float64 can hold: bins would be meaningless
+            edges, counts = np.array([low, high]), np.array([len(values)])
     quantiles = np.quantile(values, QUANTILES)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(values.mean()), float(values.std())
     return {
         "unique": len(np.unique(values)),
-        "mean": float(values.mean()),
-        "std": float(values.std()),
+        # Huge values can overflow the mean or std: report None rather than inf.
+        "mean": _finite(mean),
+        "std": _finite(std),
         "min": low,
         "max": high,
         "quantiles": {str(q): float(v) for q, v in zip(QUANTILES, quantiles, strict=True)},
         "histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
     }
+
+
+def _finite(value: float) -> float | None:
+    return value if np.isfinite(value) else None

@@ -93,7 +93,8 @@ def stage_artifact(prepared: PreparedArtifact, workdir: Path) -> tuple[Path, str
     """The file to store (directories packed as a deterministic tar) and its display name."""
     if prepared.path.is_dir():
         packed = pack_directory(prepared.path, workdir / "artifact.tar")
-        return packed, prepared.path.name + DIRECTORY_SUFFIX
+        # resolve(): "models/x/.." must be named after the real directory, never "..".
+        return packed, prepared.path.resolve().name + DIRECTORY_SUFFIX
     return prepared.path, prepared.path.name
 
 

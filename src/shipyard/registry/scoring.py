@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from shipyard.core.errors import DataFileError
+from shipyard.core.errors import DataFileError, ShipyardError
+from shipyard.core.types import DType, Signature
 from shipyard.flavors import Batch
 from shipyard.registry.datafiles import TableWriter, iter_batches
 from shipyard.registry.service import LoadedVersion
@@ -44,25 +45,30 @@ def score_file(
     """Score every row of ``input_path`` into ``output`` (a path, or a binary stream for CSV).
 
     Raises:
-        DataFileError: unreadable input or columns the model needs are missing.
-        InvalidInputError: values of the wrong type.
+        DataFileError: unreadable or empty input, missing columns, or rows the model rejects
+            (named by their row range).
     """
     record, predictor = loaded.version, loaded.predictor
-    names = record.signature.input_names if record.signature else None
+    names = _input_names(loaded)
     writer: TableWriter | None = TableWriter(output) if isinstance(output, Path) else None
     stream_writer: pacsv.CSVWriter | None = None
     total = 0
     try:
-        for chunk in iter_batches(input_path, chunk_rows):
+        for chunk in iter_batches(input_path, chunk_rows, _csv_types(record.signature)):
             columns = names or chunk.schema.names
-            missing = [n for n in columns if n not in chunk.schema.names]
-            if missing:
-                raise DataFileError(
-                    f"{input_path.name} lacks columns {record.ref} needs: {', '.join(missing)}."
-                )
+            _check_columns(loaded, input_path, chunk.schema.names, columns)
             table = pa.Table.from_batches([chunk])
             batch = Batch.from_arrow(table, columns)
-            scored = _append_outputs(chunk, predictor.predict(batch), predictor, batch)
+            try:
+                scored = _append_outputs(chunk, predictor.predict(batch), predictor, batch)
+            except ShipyardError:
+                raise
+            except Exception as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise DataFileError(
+                    f"{record.ref} failed on rows {total + 1}-{total + chunk.num_rows} of "
+                    f"{input_path.name}: {reason}. Check those rows' types and missing values."
+                ) from exc
             if writer is not None:
                 writer.write(scored)
             else:
@@ -72,6 +78,8 @@ def score_file(
             total += chunk.num_rows
             if progress:
                 progress(chunk.num_rows)
+        if total == 0:
+            raise DataFileError(f"{input_path.name} has no rows; nothing to score.")
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -82,6 +90,40 @@ def score_file(
         stream_writer.close()
     target = str(output) if isinstance(output, Path) else "<stdout>"
     return ScoringSummary(total, target, record.model, record.version)
+
+
+def _input_names(loaded: LoadedVersion) -> list[str] | None:
+    if loaded.version.signature is not None:
+        return loaded.version.signature.input_names
+    return loaded.predictor.feature_names
+
+
+def _check_columns(
+    loaded: LoadedVersion, path: Path, present: list[str], columns: list[str]
+) -> None:
+    ref = loaded.version.ref
+    missing = [n for n in columns if n not in present]
+    if missing:
+        raise DataFileError(f"{path.name} lacks columns {ref} needs: {', '.join(missing)}.")
+    expected = loaded.predictor.n_features
+    if expected is not None and len(columns) != expected:
+        raise DataFileError(
+            f"{path.name} has {len(columns)} columns but {ref} expects {expected}, and the "
+            "version records no signature to pick them by name. Register it with --sample-data "
+            "so its input columns are known."
+        )
+
+
+def _csv_types(signature: Signature | None) -> dict[str, pa.DataType]:
+    if signature is None:
+        return {}
+    types = {
+        DType.DOUBLE: pa.float64(),
+        DType.LONG: pa.float64(),  # a missing value in an int column must stay readable
+        DType.BOOLEAN: pa.bool_(),
+        DType.STRING: pa.string(),
+    }
+    return {c.name: types[c.dtype] for c in signature.inputs if c.dtype in types}
 
 
 def _append_outputs(

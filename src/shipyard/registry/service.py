@@ -8,6 +8,9 @@ entries in one transaction — so a failure at any step leaves no version and no
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +48,23 @@ from shipyard.registry.registration import (
 )
 from shipyard.security.keys import generate_key, hash_secret
 from shipyard.store import MetadataStore, NewVersion, open_store
+
+
+def _remove_trees_of_exited_processes(cache: Path) -> None:
+    for tree in cache.glob("tree-*-*"):
+        pid = tree.name.split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+            shutil.rmtree(tree, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def utcnow() -> datetime:
@@ -178,6 +198,14 @@ class Registry:
             ModelLoadError, DataFileError, SampleDataMismatchError, ArtifactStoreUnavailableError.
         """
         validate_model_name(name)
+        bad_metrics = [k for k, v in (metrics or {}).items() if not math.isfinite(float(v))]
+        if bad_metrics:
+            raise InvalidInputError(
+                f"Metric {bad_metrics[0]!r} is not a finite number; record a real value or "
+                "leave the metric out."
+            )
+        if training_data is not None and not Path(training_data).is_file():
+            raise InvalidInputError(f"Training data file {training_data} does not exist.")
         if reference_rows < 1:
             raise InvalidInputError("reference_rows must be at least 1.")
         trust = Trust(pickle=trust_pickle, types=tuple(trust_types))
@@ -387,8 +415,10 @@ class Registry:
         if not is_directory:
             return path
         # A fresh directory per load: a loaded model may read its files lazily, so another
-        # process loading the same version must never replace them underneath it.
-        unpacked = Path(tempfile.mkdtemp(prefix="tree-", dir=cache))
+        # process loading the same version must never replace them underneath it. Trees of
+        # processes that have exited are removed, so the cache does not grow with each load.
+        _remove_trees_of_exited_processes(cache)
+        unpacked = Path(tempfile.mkdtemp(prefix=f"tree-{os.getpid()}-", dir=cache))
         return unpack_directory(path, unpacked / version.artifact.filename.rstrip("/"))
 
     def load(self, ref: str, version: int | None = None) -> LoadedVersion:
@@ -428,6 +458,26 @@ class Registry:
         Raises:
             InvalidInputError: for an unknown role or an expiry in the past.
         """
+        created = self._create_key(role, name, expires_at, only_if_no_admin=False)
+        if created is None:  # pragma: no cover - only the guarded variant returns None
+            raise ConflictError("The key was not created; retry the command.")
+        return created
+
+    def create_first_admin_key(self) -> tuple[ApiKey, str] | None:
+        """The set-up admin key, or None if an active admin key exists already.
+
+        The check and the insert happen under one lock, so concurrent set-ups create one key.
+        """
+        return self._create_key(Role.ADMIN, "admin", None, only_if_no_admin=True)
+
+    def _create_key(
+        self,
+        role: Role | str,
+        name: str | None,
+        expires_at: datetime | None,
+        *,
+        only_if_no_admin: bool,
+    ) -> tuple[ApiKey, str] | None:
         try:
             role = Role(role)
         except ValueError:
@@ -445,6 +495,11 @@ class Registry:
             key_id, name or f"{role.value}-{key_id}", role, now, self.actor, expires_at, None
         )
         with self.store.session(write=True) as s:
+            if only_if_no_admin:
+                s.audit.lock()
+                active = (k for k in s.keys.list() if k.role == Role.ADMIN and k.revoked_at is None)
+                if any(active):
+                    return None
             s.keys.add(key, hash_secret(secret))
             s.audit.append(
                 actor=self.actor,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from shipyard.artifacts import open_artifact_store
 from shipyard.core.settings import Settings
-from shipyard.core.types import ApiKey, Role
+from shipyard.core.types import ApiKey
 from shipyard.registry.service import Registry, utcnow
 from shipyard.store import upgrade_schema
 
@@ -30,9 +30,8 @@ def initialise(settings: Settings, *, actor: str | None = None) -> Initialisatio
     before, after = upgrade_schema(settings.database_url)
     open_artifact_store(settings.artifact_uri).check()
     with Registry.open(settings, actor=actor) as registry:
-        key = secret = None
-        if not any(k.role == Role.ADMIN and k.revoked_at is None for k in registry.list_keys()):
-            key, secret = registry.create_key(Role.ADMIN, name="admin")
+        created = registry.create_first_admin_key()
+        key, secret = created if created is not None else (None, None)
         if before is None:
             with registry.store.session(write=True) as s:
                 s.audit.append(

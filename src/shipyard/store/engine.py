@@ -6,6 +6,7 @@ busy timeout instead of failing with "database is locked" when a read lock is up
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,14 @@ from shipyard.core.errors import ConfigurationError, DatabaseUnavailableError, M
 SQLITE_BUSY_TIMEOUT_S = 60
 POSTGRES_CONNECT_TIMEOUT_S = 5
 WRITE = "shipyard_write"
+
+
+def json_dumps(value: object) -> str:
+    """JSON for JSON columns, refusing NaN and infinities on every dialect alike.
+
+    PostgreSQL cannot store them; SQLite would, and read them back differently.
+    """
+    return json.dumps(value, allow_nan=False)
 
 
 def safe_url(url: str | URL) -> str:
@@ -52,6 +61,7 @@ def create_engine(url: str) -> Engine:
         try:
             return sa.create_engine(
                 parsed,
+                json_serializer=json_dumps,
                 pool_pre_ping=True,
                 connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
             )
@@ -68,6 +78,7 @@ def _sqlite_engine(url: URL) -> Engine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url,
+        json_serializer=json_dumps,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -11,9 +12,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from shipyard.core.errors import SchemaOutOfDateError
-from shipyard.store.engine import check_reachable, safe_url
+from shipyard.store.engine import WRITE, check_reachable, safe_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+LOCK = 0x5348_4950  # "SHIP": the advisory lock key migrations take on PostgreSQL
 
 
 def _config() -> Config:
@@ -42,11 +44,17 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     Returns:
         The revisions before and after.
     """
-    before = current_revision(engine)
+    check_reachable(engine)
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as plain:
+        connection = plain.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together must not race to create the same tables.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
+            before = MigrationContext.configure(connection).get_current_revision()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
     return before, head_revision()
 
 

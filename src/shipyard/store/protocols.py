@@ -143,6 +143,13 @@ class AuditRepository(Protocol):
         """Newest entries first, optionally filtered by action or target prefix."""
         ...
 
+    def lock(self) -> None:
+        """Take the chain head's lock now, until the transaction ends.
+
+        Serialises check-then-write sequences across processes (appends take it anyway).
+        """
+        ...
+
     def iter_all(self) -> Iterator[AuditEntry]:
         """Every entry in ascending sequence order (streamed)."""
         ...

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 
 
@@ -38,7 +37,9 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
-JsonType = sa.JSON().with_variant(JSONB(), "postgresql")
+# Plain JSON (text) on PostgreSQL too, not JSONB: JSONB renormalises numbers (1e307 comes back
+# as a 308-digit integer, -0.0 as 0), and the registry promises values read back as written.
+JsonType = sa.JSON()
 
 metadata = sa.MetaData(
     naming_convention={
@@ -118,6 +119,7 @@ status_changes = sa.Table(
     sa.Index("ix_status_changes_version_id", "version_id"),
 )
 
+# ``details`` is the canonical JSON text that was hashed (see core.auditchain.canonical_json).
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -126,7 +128,7 @@ audit_log = sa.Table(
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("action", sa.String(80), nullable=False),
     sa.Column("target", sa.String(300), nullable=False),
-    sa.Column("details", JsonType, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )

@@ -6,13 +6,14 @@ Appends lock the single ``audit_head`` row first (``SELECT … FOR UPDATE`` on P
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from shipyard.core.auditchain import entry_hash
+from shipyard.core.auditchain import canonical_json, entry_hash
 from shipyard.core.types import AuditEntry
 from shipyard.store.schema import audit_head, audit_log
 
@@ -35,6 +36,9 @@ class SqlAuditRepository:
             .with_for_update()
         ).one()
         seq = int(head.last_seq) + 1
+        at = at.astimezone(UTC)
+        text = canonical_json(details)
+        details = json.loads(text)  # exactly what a reader will see
         digest = entry_hash(seq, at, actor, action, target, details, head.last_hash)
         entry = AuditEntry(seq, at, actor, action, target, details, head.last_hash, digest)
         self._c.execute(
@@ -44,7 +48,7 @@ class SqlAuditRepository:
                 actor=actor,
                 action=action,
                 target=target,
-                details=details,
+                details=text,
                 prev_hash=head.last_hash,
                 hash=digest,
             )
@@ -71,6 +75,12 @@ class SqlAuditRepository:
         if before_seq is not None:
             query = query.where(audit_log.c.seq < before_seq)
         return [_entry(r) for r in self._c.execute(query)]
+
+    def lock(self) -> None:
+        """See AuditRepository.lock."""
+        self._c.execute(
+            sa.select(audit_head.c.last_seq).where(audit_head.c.id == 1).with_for_update()
+        ).one()
 
     def iter_all(self) -> Iterator[AuditEntry]:
         """See AuditRepository.iter_all."""
@@ -103,7 +113,7 @@ def _entry(row: sa.Row[Any]) -> AuditEntry:
         actor=row.actor,
         action=row.action,
         target=row.target,
-        details=dict(row.details),
+        details=json.loads(row.details),
         prev_hash=row.prev_hash,
         hash=row.hash,
     )

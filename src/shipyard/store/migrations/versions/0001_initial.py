@@ -99,7 +99,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("action", sa.String(80), nullable=False),
         sa.Column("target", sa.String(300), nullable=False),
-        sa.Column("details", JsonType, nullable=False),
+        sa.Column("details", sa.Text, nullable=False),
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_audit_log"),
