@@ -50,7 +50,7 @@ def test_huge_sample_values_profile_without_infinities(
 def test_missing_training_data_is_refused_before_anything_is_stored(
     registry: Registry, model_dir: Path, settings: Settings, tmp_path: Path
 ) -> None:
-    with pytest.raises(InvalidInputError, match="Training data file .* does not exist"):
+    with pytest.raises(InvalidInputError, match=r"Training data file .* does not exist"):
         registry.register("m", model_dir / "model.skops", training_data=tmp_path / "nope.csv")
     assert not Path(settings.artifact_uri).exists() or not any(
         p.is_file() for p in Path(settings.artifact_uri).rglob("*")
@@ -72,7 +72,7 @@ def test_nested_columns_are_refused(registry: Registry, model_dir: Path, tmp_pat
     nested = table.append_column("tags", pa.array([["a"]] * table.num_rows))
     path = tmp_path / "nested.parquet"
     pq.write_table(nested, path)
-    with pytest.raises(DataFileError, match="Column 'tags' of nested.parquet is nested"):
+    with pytest.raises(DataFileError, match=r"Column 'tags' of nested\.parquet is nested"):
         registry.register(
             "m", model_dir / "model.skops", sample_data=path, target="target", sensitive=["tags"]
         )
