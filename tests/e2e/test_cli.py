@@ -277,9 +277,14 @@ def test_arguments_that_are_not_utf8_and_absurd_expiries_are_usage_errors(
     cli(env, "init")
     done = subprocess.run(
         [*SHIPYARD, "keys", "create", "--role", "viewer", "--name", "bad\udcff"],
-        env=env, capture_output=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2 and b"is not valid UTF-8" in done.stderr
     assert b"Traceback" not in done.stderr
-    done2 = cli(env, "keys", "create", "--role", "viewer", "--expires-in-days", "99999999", ok=False)
+    done2 = cli(
+        env, "keys", "create", "--role", "viewer", "--expires-in-days", "99999999", ok=False
+    )
     assert done2.returncode == 2 and "Traceback" not in done2.stderr
