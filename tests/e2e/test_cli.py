@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.fixtures.git import make_git_repo
+
 pytestmark = pytest.mark.e2e
 
 SHIPYARD = [sys.executable, "-m", "shipyard.cli"]
@@ -237,17 +239,7 @@ def test_cli_reads_code_commit_from_the_working_directory(
     env: dict[str, str], model_dir: Path, tmp_path: Path
 ) -> None:
     repo = tmp_path / "repo"
-    repo.mkdir()
-    for args in (
-        ["init", "-q"],
-        ["config", "user.email", "t@e.x"],
-        ["config", "user.name", "t"],
-        ["commit", "-q", "--allow-empty", "-m", "x"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    head = make_git_repo(repo)
     cli(env, "init")
     done = subprocess.run(
         [*SHIPYARD, "register", "m", str(model_dir / "model.skops"), "--json"],

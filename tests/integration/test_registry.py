@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,28 +27,15 @@ from shipyard.core.types import Status
 from shipyard.flavors import Batch
 from shipyard.registry import Registry
 from shipyard.registry.scoring import score_file
+from tests.fixtures.git import make_git_repo
 from tests.fixtures.models import FEATURES_SMALL
 from tests.integration.race_worker import register_when_started
-
-
-def git_repo(path: Path) -> str:
-    path.mkdir()
-    run = lambda *a: subprocess.run(["git", *a], cwd=path, check=True, capture_output=True)  # noqa: E731
-    run("init", "-q")
-    run("config", "user.email", "t@example.com")
-    run("config", "user.name", "t")
-    (path / "train.py").write_text("print('train')\n")
-    run("add", ".")
-    run("commit", "-qm", "train")
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def test_register_records_full_lineage_signature_and_profile(
     registry: Registry, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    commit = git_repo(tmp_path / "repo")
+    commit = make_git_repo(tmp_path / "repo")
     monkeypatch.chdir(tmp_path / "repo")
     result = registry.register(
         "cancer",

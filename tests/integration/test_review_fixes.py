@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from shipyard.core.settings import Settings
 from shipyard.registry import Registry
 from shipyard.registry.lineage import git_state
 from shipyard.registry.scoring import score_file
+from tests.fixtures.git import make_git_repo
 from tests.integration.race_worker import initialise_when_started
 
 
@@ -94,15 +94,7 @@ def test_directory_artifact_named_after_the_real_directory(
 
 def test_git_remote_credentials_are_not_recorded(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    repo.mkdir()
-    for args in (
-        ["init", "-q"],
-        ["config", "user.email", "t@e.x"],
-        ["config", "user.name", "t"],
-        ["commit", "-q", "--allow-empty", "-m", "x"],
-        ["remote", "add", "origin", "https://alice:ghp_SECRET@github.com/acme/m.git"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    make_git_repo(repo, remote="https://alice:ghp_SECRET@github.com/acme/m.git")
     state = git_state(repo)
     assert state is not None and state.repository == "https://github.com/acme/m.git"
 
