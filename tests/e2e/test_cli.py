@@ -6,17 +6,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.e2e.cli_runner import SHIPYARD, assert_clean_error, cli
 from tests.fixtures.git import make_git_repo
 
 pytestmark = pytest.mark.e2e
-
-SHIPYARD = [sys.executable, "-m", "shipyard.cli"]
 
 
 @pytest.fixture
@@ -25,26 +23,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     environment["SHIPYARD_HOME"] = str(tmp_path / "home")
     environment["COLUMNS"] = "200"
     return environment
-
-
-def cli(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [*SHIPYARD, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if ok:
-        assert done.returncode == 0, f"{args}: {done.stderr}"
-    return done
-
-
-def assert_clean_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    """Exit code ≠ 0, one clear `error:` line on stderr, no traceback."""
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines and lines[0].startswith("error:"), done.stderr
-    text = " ".join(done.stderr.split())
-    for fragment in fragments:
-        assert fragment in text, f"{fragment!r} not in {text!r}"
 
 
 def test_init_register_show_promote_predict_audit(

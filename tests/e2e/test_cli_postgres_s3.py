@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.e2e.cli_runner import cli
 from tests.integration.s3_server import ACCESS_KEY, REGION, SECRET_KEY, running_moto_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.s3]
@@ -48,19 +47,6 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
             yield environment
         finally:
             drop_postgres_database(admin, name)
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "shipyard.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"{args}: {done.stderr}"
-    return done
 
 
 def test_register_promote_predict_on_postgres_and_s3(
