@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from shipyard._version import __version__
-from shipyard.cli import admin, models, output, quickstart
+from shipyard.cli import admin, models, output, quickstart, serve
 from shipyard.core.errors import ShipyardError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command()(quickstart.quickstart)
 app.command()(models.register)
 app.command()(models.predict)
 app.command()(models.promote)
+app.command()(serve.serve)
 app.add_typer(models.models_app, name="models")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.keys_app, name="keys")

@@ -9,13 +9,19 @@ its message says what was wrong and what to do. Nothing here imports a web frame
     │   ├── VersionNotFoundError
     │   ├── ArtifactNotFoundError
     │   └── KeyNotFoundError
-    ├── InvalidInputError (400/422)
+    ├── InvalidInputError (422)
+    │   ├── MalformedRequestError (400)    body is not valid JSON / not the protocol's shape
     │   ├── InvalidNameError
     │   ├── DataFileError
     │   ├── SampleDataMismatchError
     │   ├── FlavorDetectionError
     │   └── InvalidTransitionError (409)
     ├── ConflictError (409)
+    ├── PayloadTooLargeError (413)
+    ├── AuthenticationError (401)          no, unknown, revoked or expired API key
+    ├── PermissionDeniedError (403)        the key's role does not allow the operation
+    ├── ModelError (500)                   the model itself raised while predicting
+    ├── NotReadyError (503)                nothing is serving under that name yet
     ├── UnsafeArtifactError (422)          pickle without --trust-pickle, untrusted skops types
     ├── IntegrityError (422)               artifact hash mismatch
     ├── ModelLoadError (422)
@@ -91,6 +97,13 @@ class InvalidInputError(ShipyardError):
     http_status = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+class MalformedRequestError(InvalidInputError):
+    """A request body that cannot be parsed (bad JSON, wrong top-level shape)."""
+
+    code = "malformed_request"
+    http_status = HTTPStatus.BAD_REQUEST
+
+
 class InvalidNameError(InvalidInputError):
     """A model name does not follow the naming rule."""
 
@@ -127,6 +140,42 @@ class ConflictError(ShipyardError):
 
     code = "conflict"
     http_status = HTTPStatus.CONFLICT
+
+
+class PayloadTooLargeError(ShipyardError):
+    """A request body, or its number of instances, exceeds the server's limit."""
+
+    code = "payload_too_large"
+    http_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class AuthenticationError(ShipyardError):
+    """No API key, or one that is unknown, revoked or expired."""
+
+    code = "unauthenticated"
+    http_status = HTTPStatus.UNAUTHORIZED
+
+
+class PermissionDeniedError(ShipyardError):
+    """The API key is valid but its role does not allow the operation."""
+
+    code = "forbidden"
+    http_status = HTTPStatus.FORBIDDEN
+
+
+class ModelError(ShipyardError):
+    """The model raised while predicting: a fault of the model, not of the request."""
+
+    code = "model_error"
+    http_status = HTTPStatus.INTERNAL_SERVER_ERROR
+    request_id: str | None = None  # set by the data plane, quoted in the 500 answer
+
+
+class NotReadyError(ShipyardError):
+    """Nothing is serving under that name yet (no production version, or still loading)."""
+
+    code = "not_ready"
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
 class UnsafeArtifactError(ShipyardError):

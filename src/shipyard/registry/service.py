@@ -120,6 +120,10 @@ class Registry:
         """Release database connections."""
         self.store.close()
 
+    def as_actor(self, actor: str) -> Registry:
+        """The same registry acting as ``actor`` (it shares connections: close only one)."""
+        return Registry(self.store, self.artifacts, self.settings, actor=actor)
+
     def __enter__(self) -> Registry:
         return self
 
@@ -441,6 +445,16 @@ class Registry:
         """Newest audit entries first."""
         with self.store.session() as s:
             return s.audit.list(limit=limit, action=action, target=target, before_seq=before_seq)
+
+    def record_event(self, action: str, target: str, details: Mapping[str, Any]) -> None:
+        """Append an audit entry for something that happened outside a registry write.
+
+        Used by the servers, e.g. for a version that failed to load or verify.
+        """
+        with self.store.session(write=True) as s:
+            s.audit.append(
+                actor=self.actor, action=action, target=target, details=dict(details), at=utcnow()
+            )
 
     def verify_audit(self) -> ChainVerification:
         """Check the whole hash chain; reports the first entry edited, deleted or reordered."""

@@ -1,0 +1,31 @@
+"""Save the benchmark model as an MLflow model (run in the MLflow virtualenv).
+
+``python mlflow_save.py MODEL.skops OUT_DIR FEATURES_JSON``. The model comes from the same skops
+file as every other server; the signature names the 30 columns, as a user logging a model from
+a DataFrame would have, so ``/invocations`` takes ``dataframe_split`` with those columns.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from mlflow.models import infer_signature
+
+
+def main() -> None:
+    model_path, out_dir, features_json = sys.argv[1:4]
+    names = json.loads(features_json)
+    # Our own file, written by the harness a moment ago: trusting its types is safe here.
+    model = sio.load(model_path, trusted=sio.get_untrusted_types(file=model_path))
+    example = pd.DataFrame(np.zeros((1, len(names))), columns=names)
+    signature = infer_signature(example, model.predict(example.to_numpy()))
+    mlflow.sklearn.save_model(model, out_dir, signature=signature)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""``shipyard serve``: the inference server and control-plane API in one process (or N workers)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from shipyard.cli import output
+from shipyard.cli.options import key_values
+from shipyard.core.settings import Settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one and prints it).")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    role: Annotated[
+        str, typer.Option(help="all, api (control plane only) or inference (data plane only).")
+    ] = "all",
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve without API keys (local experiments only).")
+    ] = False,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body, MiB.")] = 16.0,
+    max_instances: Annotated[int, typer.Option(help="Most instances per request.")] = 10_000,
+    batch_size: Annotated[int, typer.Option(help="Most rows merged into one model call.")] = 64,
+    batch_wait_ms: Annotated[
+        float, typer.Option(help="Linger for fuller batches under concurrent load (0 = never).")
+    ] = 0.0,
+    no_batching: Annotated[
+        bool, typer.Option("--no-batching", help="One model call per request.")
+    ] = False,
+    cache: Annotated[
+        list[str] | None,
+        typer.Option(help="Response cache ENDPOINT=ENTRIES for endpoints with repeating inputs."),
+    ] = None,
+    no_log_predictions: Annotated[
+        bool, typer.Option("--no-log-predictions", help="Do not write the prediction log.")
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option(help="Seconds between checks for new production versions.")
+    ] = 0.5,
+) -> None:
+    """Serve every production model over REST v1 and Open Inference Protocol v2, plus the API."""
+    from shipyard.server.options import ServeOptions
+    from shipyard.server.run import serve as run_server
+
+    caches = {}
+    for endpoint, size in key_values(cache, "--cache").items():
+        if not size.isdigit() or int(size) < 1:
+            raise typer.BadParameter(f"entries for {endpoint!r} must be a positive integer")
+        caches[endpoint] = int(size)
+    options = ServeOptions(
+        auth=not no_auth,
+        role=role,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        max_instances=max_instances,
+        batching=not no_batching,
+        max_batch_size=batch_size,
+        max_wait_ms=batch_wait_ms,
+        poll_interval=poll_interval,
+        cache=caches,
+        log_predictions=not no_log_predictions,
+        workers=workers,
+    )
+    if no_auth:
+        output.warn(
+            "authentication is OFF (--no-auth): anyone who can reach this port can predict, "
+            "promote and manage keys. Use it only for local experiments."
+        )
+
+    def announce(url: str) -> None:
+        auth = "off" if no_auth else "on"
+        output.console.print(
+            f"Shipyard serving on {url} ({workers} worker{'s' if workers > 1 else ''}, "
+            f"auth {auth}, role {role}). Ctrl-C stops it.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.stdout.flush()
+
+    run_server(Settings.from_env(), options, host=host, port=port, announce=announce)

@@ -1,0 +1,236 @@
+"""The server process: one ASGI app holding the control plane and the data plane.
+
+``create_app`` wires an instance's own registry connection, model pool, batchers, metrics
+registry and log sink (nothing process-global), so tests can run several apps side by side.
+The lifespan loads production versions before the app reports ready, polls for changes, and on
+shutdown flushes the prediction log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shipyard._version import __version__
+from shipyard.api.openapi import install_openapi
+from shipyard.api.routes import router as control_plane
+from shipyard.core.errors import ShipyardError
+from shipyard.core.settings import Settings
+from shipyard.registry import Registry
+from shipyard.registry.access import KeyAuthenticator
+from shipyard.server.limits import BodyLimit
+from shipyard.server.options import ServeOptions
+from shipyard.serving.caching import ResponseCache
+from shipyard.serving.dataplane import DataPlane
+from shipyard.serving.deployments import BatchingOptions, ModelPool, PoolOptions
+from shipyard.serving.feedback import FeedbackStore
+from shipyard.serving.http import DataPlaneHTTP, json_response
+from shipyard.serving.logsink import PredictionLogSink
+from shipyard.serving.metrics import ServingMetrics
+from shipyard.serving.routing import ProductionRouter
+
+log = logging.getLogger("shipyard.server")
+
+NO_AUTH_WARNING = (
+    "Authentication is OFF (--no-auth): anyone who can reach this port can predict, promote "
+    "and manage keys. Use it only for local experiments."
+)
+
+
+class ServerState:
+    """Everything one app instance owns, created together and closed together."""
+
+    def __init__(self, settings: Settings, options: ServeOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.registry = Registry.open(settings, actor=f"server:{socket.gethostname()}")
+        self.auth = KeyAuthenticator(self.registry.store) if options.auth else None
+        metrics_dir = Path(options.metrics_dir) if options.metrics_dir else None
+        self.metrics = ServingMetrics(multiprocess_dir=metrics_dir)
+        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shipyard-model")
+        batching = BatchingOptions(
+            enabled=options.batching,
+            max_batch_size=options.max_batch_size,
+            max_wait=options.max_wait_ms / 1000.0,
+        )
+        self.pool = ModelPool(
+            self.registry,
+            self.executor,
+            self.metrics,
+            PoolOptions(batching=batching, max_instances=options.max_instances),
+        )
+        logs = settings.home / "logs"
+        self.log_sink = (
+            PredictionLogSink(
+                logs,
+                worker_id=self.worker_id,
+                max_queue_records=options.log_queue,
+                flush_interval=options.log_flush_interval,
+                on_drop=self.metrics.log_dropped.inc,
+                on_write=lambda n, _seconds: self.metrics.log_written.inc(n),
+            )
+            if options.log_predictions
+            else None
+        )
+        caches = {name: ResponseCache(size) for name, size in options.cache.items()}
+        self.plane = DataPlane(
+            self.pool, ProductionRouter(self.pool), self.metrics, self.log_sink, caches
+        )
+        self.feedback = FeedbackStore(logs, self.worker_id)
+        self.started = False
+
+    def is_ready(self) -> bool:
+        """True once the production versions present at start-up were loaded (or failed)."""
+        return self.started
+
+    def readiness(self) -> dict[str, Any]:
+        """The ``/readyz`` detail."""
+        detail = self.pool.status()
+        if self.log_sink is not None:
+            detail["prediction_log"] = {
+                "queued": self.log_sink.queued,
+                "written": self.log_sink.written,
+                "dropped": self.log_sink.dropped,
+            }
+        return detail
+
+    async def run(self) -> None:
+        """Load production versions, then keep polling for changes (until cancelled)."""
+        if self.log_sink is not None:
+            self.log_sink.start()
+        await self._refresh()
+        self.started = True
+        while True:
+            await asyncio.sleep(self.options.poll_interval)
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        try:
+            await asyncio.to_thread(self.pool.refresh)
+        except ShipyardError as exc:
+            log.warning("Could not check the registry for new versions: %s", exc.message)
+
+    def close(self) -> None:
+        """Flush the prediction log and release threads and connections."""
+        if self.log_sink is not None:
+            self.log_sink.close()
+        self.executor.shutdown(wait=True, cancel_futures=False)
+        self.registry.close()
+
+
+def create_app(settings: Settings | None = None, options: ServeOptions | None = None) -> FastAPI:
+    """A ready-to-run ASGI app for ``settings`` (default: the environment).
+
+    Raises:
+        DatabaseUnavailableError, SchemaOutOfDateError, ConfigurationError: at creation, so a
+        misconfigured server fails at start instead of answering errors.
+    """
+    settings = settings or Settings.from_env()
+    options = options or ServeOptions()
+    state = ServerState(settings, options)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not options.auth:
+            log.warning(NO_AUTH_WARNING)
+        task = asyncio.create_task(state.run()) if options.role != "api" else None
+        if task is None:
+            state.started = True
+        else:
+            while not state.started and not task.done():
+                await asyncio.sleep(0.01)
+            if task.done():
+                task.result()  # start-up failed: raise, so the server does not run half-ready
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            await asyncio.to_thread(state.close)
+
+    app = FastAPI(
+        title="Shipyard",
+        version=__version__,
+        description="Model registry control plane and inference data plane.",
+        lifespan=lifespan,
+    )
+    app.state.shipyard = state
+    app.state.registry = state.registry
+    app.state.auth = state.auth
+    app.state.pool = state.pool
+    http = DataPlaneHTTP(
+        state.plane,
+        state.auth,
+        state.feedback,
+        readiness=state.readiness,
+        is_ready=state.is_ready,
+        version=__version__,
+    )
+    if options.role in ("all", "api"):
+        app.include_router(control_plane)
+    for route in http.routes():
+        path = getattr(route, "path", "")
+        if options.role == "api" and path.startswith(("/v1", "/v2/models")):
+            continue
+        app.router.routes.append(route)
+    _install_error_handlers(app)
+    install_openapi(app, include_data_plane=options.role != "api")
+    app.add_middleware(BodyLimit, max_bytes=options.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app a uvicorn worker builds (options from ``SHIPYARD_SERVE_OPTIONS``)."""
+    return create_app(Settings.from_env(), ServeOptions.from_env())
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ShipyardError)
+    async def shipyard_error(_: Request, exc: ShipyardError) -> Response:
+        return json_response({"error": exc.to_dict()}, int(exc.http_status))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}"
+            for e in exc.errors()
+        ]
+        message = "Invalid request: " + "; ".join(problems[:5])
+        return json_response({"error": {"code": "invalid_input", "message": message}}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        message = (
+            f"No route {request.method} {request.url.path}; see /docs for the API."
+            if exc.status_code in codes
+            else str(exc.detail)
+        )
+        code = codes.get(exc.status_code, "http_error")
+        return json_response({"error": {"code": code, "message": message}}, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        request_id = uuid.uuid4().hex
+        log.error("Unexpected error on %s (%s)", request.url.path, request_id, exc_info=exc)
+        message = f"Internal error; quote request id {request_id} when reporting it."
+        return json_response(
+            {"error": {"code": "internal_error", "message": message, "request_id": request_id}},
+            500,
+        )

@@ -1,0 +1,182 @@
+"""Adaptive micro-batching: concurrent requests to one loaded version share one ``predict`` call.
+
+An idle batcher runs a request at once (no waiting for company, so a lone client pays nothing);
+requests that arrive while a call is running queue up and go together in the next call, up to
+``max_batch_size`` rows. ``max_wait`` optionally lingers a little for a fuller batch, but only
+while traffic is concurrent. Model calls run on a worker thread so the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+
+from shipyard.core.errors import ModelError, ShipyardError
+from shipyard.flavors import Batch
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """What one model call produced for a batch (rows aligned with its input)."""
+
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+
+
+Runner = Callable[[Batch, bool], Outputs]
+"""Calls the model: ``(batch, want_probabilities) -> Outputs``; runs on a worker thread."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    batch: Batch
+    want_probabilities: bool
+    future: asyncio.Future[Outputs]
+
+
+class Batcher:
+    """Merges concurrent requests for one model version into batched model calls.
+
+    Args:
+        run: The model call (see ``Runner``).
+        executor: Where model calls run (one thread is enough: calls are serialised).
+        max_batch_size: Most rows merged into one call (a larger single request runs alone).
+        max_wait: Seconds to linger for more requests when the last call was shared; 0 = never.
+        on_batch: Called with (rows, requests) after each model call, for metrics.
+    """
+
+    def __init__(
+        self,
+        run: Runner,
+        executor: Executor,
+        *,
+        max_batch_size: int = 64,
+        max_wait: float = 0.0,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self._run = run
+        self._executor = executor
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait
+        self._on_batch = on_batch
+        self._queue: list[_Pending] = []
+        self._busy = False
+        self._last_shared = False
+        self._drainer: asyncio.Task[None] | None = None
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for the next model call."""
+        return len(self._queue)
+
+    async def submit(self, batch: Batch, *, want_probabilities: bool = False) -> Outputs:
+        """The model's outputs for ``batch`` (rows in order).
+
+        Raises:
+            ModelError: the model raised for this request's rows.
+            ShipyardError: a user-facing error the predictor raised (e.g. no probabilities).
+        """
+        loop = asyncio.get_running_loop()
+        pending = _Pending(batch, want_probabilities, loop.create_future())
+        self._queue.append(pending)
+        if not self._busy:
+            self._busy = True
+            self._drainer = loop.create_task(self._drain())  # kept: tasks are weakly held
+        return await pending.future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queue:
+                if self.max_wait > 0 and self._last_shared:
+                    await self._linger()
+                group = self._take()
+                self._last_shared = len(group) > 1
+                await self._call(loop, group)
+        finally:
+            self._busy = False
+
+    async def _linger(self) -> None:
+        deadline = time.monotonic() + self.max_wait
+        while self._rows_queued() < self.max_batch_size and time.monotonic() < deadline:
+            await asyncio.sleep(0.0005)
+
+    def _rows_queued(self) -> int:
+        return sum(len(p.batch) for p in self._queue)
+
+    def _take(self) -> list[_Pending]:
+        group = [self._queue[0]]
+        rows = len(group[0].batch)
+        index = 1
+        while index < len(self._queue):
+            size = len(self._queue[index].batch)
+            if rows + size > self.max_batch_size:
+                break
+            group.append(self._queue[index])
+            rows += size
+            index += 1
+        del self._queue[:index]
+        return group
+
+    async def _call(self, loop: asyncio.AbstractEventLoop, group: list[_Pending]) -> None:
+        group = [p for p in group if not p.future.done()]  # cancelled by a gone client
+        if not group:
+            return
+        want = any(p.want_probabilities for p in group)
+        merged = group[0].batch if len(group) == 1 else merge_batches([p.batch for p in group])
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._run, merged, want)
+            _check_rows(outputs, len(merged))
+        except Exception as exc:  # reported per request, never lost
+            if len(group) > 1:
+                # One bad request must not fail the others merged with it: retry each alone.
+                for pending in group:
+                    await self._call(loop, [pending])
+                return
+            _settle_error(group[0], exc)
+            return
+        if self._on_batch is not None:
+            self._on_batch(len(merged), len(group))
+        start = 0
+        for pending in group:
+            stop = start + len(pending.batch)
+            if not pending.future.done():
+                proba = outputs.probabilities
+                pending.future.set_result(
+                    Outputs(
+                        outputs.predictions[start:stop],
+                        proba[start:stop]
+                        if proba is not None and pending.want_probabilities
+                        else None,
+                    )
+                )
+            start = stop
+
+
+def merge_batches(batches: list[Batch]) -> Batch:
+    """One batch holding the rows of ``batches`` in order (same columns in each)."""
+    names = batches[0].names
+    return Batch({n: np.concatenate([b.column(n) for b in batches]) for n in names})
+
+
+def _check_rows(outputs: Outputs, rows: int) -> None:
+    if len(outputs.predictions) != rows:
+        raise ModelError(
+            f"The model returned {len(outputs.predictions)} predictions for {rows} rows."
+        )
+
+
+def _settle_error(pending: _Pending, exc: Exception) -> None:
+    if pending.future.done():
+        return
+    if isinstance(exc, ShipyardError):
+        pending.future.set_exception(exc)
+    else:
+        error = ModelError(f"The model failed on this request: {type(exc).__name__}.")
+        error.__cause__ = exc
+        pending.future.set_exception(error)

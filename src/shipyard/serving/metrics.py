@@ -1,0 +1,114 @@
+"""Prometheus metrics of one server instance, in a registry the instance owns.
+
+No process-global collectors: tests run many apps in one process without cross-talk. With
+several worker processes, ``ServingMetrics(multiprocess_dir=…)`` uses prometheus-client's
+multiprocess mode so any worker's ``/metrics`` answers for all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0
+)  # fmt: skip
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class ServingMetrics:
+    """Counters and histograms of the data plane (names are the public contract)."""
+
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._multiprocess_dir = multiprocess_dir
+        r = self.registry
+        self.requests = Counter(
+            "shipyard_requests",
+            "Inference requests answered, by endpoint, version, protocol and HTTP status.",
+            ["endpoint", "model", "version", "protocol", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "shipyard_request_latency_seconds",
+            "Time from request parsed to answer ready, by endpoint and version.",
+            ["endpoint", "model", "version"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_rows = Histogram(
+            "shipyard_batch_rows",
+            "Rows per model call (micro-batching merges concurrent requests).",
+            ["model", "version"],
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.batch_requests = Histogram(
+            "shipyard_batch_requests",
+            "Requests merged into one model call.",
+            ["model", "version"],
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "shipyard_batch_queue_depth",
+            "Requests waiting for the next model call.",
+            ["model", "version"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.model_load_seconds = Histogram(
+            "shipyard_model_load_seconds",
+            "Time to fetch, verify and load a model version.",
+            ["model", "version"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
+        self.model_load_failures = Counter(
+            "shipyard_model_load_failures",
+            "Versions that failed to load or verify (they never replace the serving one).",
+            ["model", "version"],
+            registry=r,
+        )
+        self.serving_version = Gauge(
+            "shipyard_serving_version",
+            "The version each endpoint serves.",
+            ["endpoint"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.log_written = Counter(
+            "shipyard_prediction_log_rows_written",
+            "Prediction rows written to the Parquet log.",
+            registry=r,
+        )
+        self.log_dropped = Counter(
+            "shipyard_prediction_log_rows_dropped",
+            "Prediction records dropped (log queue full or write failed).",
+            registry=r,
+        )
+        self.cache_lookups = Counter(
+            "shipyard_response_cache_lookups",
+            "Response cache lookups, by endpoint and result (hit or miss).",
+            ["endpoint", "result"],
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        """The exposition text for a scrape."""
+        if self._multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=str(self._multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
