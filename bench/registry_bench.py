@@ -1,7 +1,7 @@
-"""Benchmarks entry point (`make bench`).
+"""The registry micro-benchmark: register, load and in-process predict, so regressions show up.
 
-The serving benchmark (Shipyard vs a bare server, BentoML and MLflow) arrives with the inference
-server; until then this measures the registry's own hot spots so regressions show up.
+Writes bench/results/registry.json. Run by bench/run.py (``make bench``) before the serving
+benchmark.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ RESULTS = Path(__file__).with_name("results")
 
 
 def main() -> None:
+    """Measure register, load and a 1-row predict; write registry.json."""
     data = load_breast_cancer(as_frame=True)
     frame = data.frame
     features = frame.drop(columns="target")
@@ -63,7 +64,3 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"written to {out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,69 +1,37 @@
-"""Benchmarks entry point (`make bench`).
+"""Benchmarks entry point (`make bench`): the registry micro-benchmark, then the serving one.
 
-The serving benchmark (Shipyard vs a bare server, BentoML and MLflow) arrives with the inference
-server; until then this measures the registry's own hot spots so regressions show up.
+    .venv/bin/python bench/run.py                 # both (the serving one takes ~20 minutes)
+    .venv/bin/python bench/run.py --quick         # registry + a ~2-minute serving smoke run
+    .venv/bin/python bench/run.py --serving-only --only bare,echo --quick
+
+Every option after the first two is the serving benchmark's (``--help`` lists them);
+bench/serving/README.md says what is measured and how.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-import time
-from datetime import UTC, datetime
-from pathlib import Path
+import sys
 
-import numpy as np
-import skops.io as sio
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
-from shipyard import Batch, Registry, Settings, initialise
-
-RESULTS = Path(__file__).with_name("results")
+import registry_bench
+from serving.cli import main as serving_main
 
 
-def main() -> None:
-    data = load_breast_cancer(as_frame=True)
-    frame = data.frame
-    features = frame.drop(columns="target")
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    model.fit(features, frame["target"])
-    results: dict[str, object] = {
-        "when": datetime.now(UTC).isoformat(),
-        "host_cpus": os.cpu_count(),
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        settings = Settings.for_home(home)
-        initialise(settings)
-        artifact = home / "model.skops"
-        sio.dump(model, artifact)
-        sample = home / "sample.csv"
-        frame.to_csv(sample, index=False)
-        with Registry.open(settings) as registry:
-            started = time.perf_counter()
-            for _ in range(5):
-                registry.register("bench", artifact, sample_data=sample, target="target")
-            results["register_seconds_each"] = (time.perf_counter() - started) / 5
-            started = time.perf_counter()
-            loaded = registry.load("bench:latest")
-            results["load_seconds"] = time.perf_counter() - started
-        batch = Batch.from_matrix(features.to_numpy()[:1], list(features.columns))
-        timings = []
-        for _ in range(200):
-            started = time.perf_counter()
-            loaded.predictor.predict(batch)
-            timings.append(time.perf_counter() - started)
-        results["predict_1_row_p50_ms"] = float(np.median(timings) * 1000)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "registry.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-    print(f"written to {out}")
+def main(argv: list[str]) -> int:
+    """Run the selected benchmarks; the exit code is the serving benchmark's."""
+    serving_only = "--serving-only" in argv
+    registry_only = "--registry-only" in argv
+    rest = [a for a in argv if a not in {"--serving-only", "--registry-only"}]
+    if "-h" in rest or "--help" in rest:
+        print("bench/run.py [--registry-only | --serving-only] [serving options]\n")
+        return serving_main(rest)
+    if not serving_only:
+        print("== registry micro-benchmark ==", flush=True)
+        registry_bench.main()
+    if registry_only:
+        return 0
+    print("\n== serving benchmark ==", flush=True)
+    return serving_main(rest)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main(sys.argv[1:]))

@@ -133,7 +133,9 @@ def prepare(
             ]
         except shipyard_server.ShipyardUnavailableError as exc:
             unavailable_all("shipyard", str(exc))
-    specs += [local.bare(files, n, workdir) for n in WORKER_COUNTS if _wanted(options, f"bare-{n}w")]
+    specs += [
+        local.bare(files, n, workdir) for n in WORKER_COUNTS if _wanted(options, f"bare-{n}w")
+    ]
     if _wanted(options, "echo-1w"):
         specs.append(local.echo(files, workdir))
     for family in ("mlflow", "bentoml"):
@@ -249,7 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "elapsed_s": time.perf_counter() - started,
     }
     text = report.markdown(result)
-    name = output or ("serving-quick" if quick else "serving-partial" if options.only else "serving")
+    name = output or (
+        "serving-quick" if quick else "serving-partial" if options.only else "serving"
+    )
     out_json, out_md = _write(name, result, text)
     print()
     print(text)

@@ -34,6 +34,10 @@ end
 """
 
 
+class LoadError(RuntimeError):
+    """wrk failed or did not print its summary."""
+
+
 @dataclass(frozen=True)
 class LoadResult:
     """One wrk run, as its Lua ``done`` hook reported it.
@@ -85,7 +89,7 @@ class LoadResult:
 
 def lua_long_string(text: str) -> str:
     """``text`` as a Lua long-bracket literal that cannot be closed early by its content."""
-    level = 0
+    level = 1  # never `[[`, which reads ambiguously after `[` (as in `t[ [[k]] ]`)
     while f"]{'=' * level}]" in text:
         level += 1
     eq = "=" * level
@@ -96,7 +100,7 @@ def lua_long_string(text: str) -> str:
 def write_script(path: Path, body: bytes, headers: dict[str, str]) -> Path:
     """Write the wrk Lua script that POSTs ``body`` with ``headers``."""
     lines = [
-        f"wrk.headers[{lua_long_string(name)}] = {lua_long_string(value)}"
+        f"wrk.headers[ {lua_long_string(name)} ] = {lua_long_string(value)}"
         for name, value in headers.items()
     ]
     path.write_text(
@@ -118,12 +122,10 @@ def parse_output(stdout: str) -> LoadResult:
                     for k, v in fields.items()
                 }
             )
-    raise ValueError(f"no {RESULT_MARK.strip()} line in wrk output:\n{stdout[-2000:]}")
+    raise LoadError(f"no {RESULT_MARK.strip()} line in wrk output:\n{stdout[-2000:]}")
 
 
-def run_wrk(
-    url: str, script: Path, connections: int, duration: int, timeout: int
-) -> LoadResult:
+def run_wrk(url: str, script: Path, connections: int, duration: int, timeout: int) -> LoadResult:
     """Run ``wrk -t1`` against ``url`` and return its summary."""
     command = [
         "wrk",
@@ -139,7 +141,10 @@ def run_wrk(
         command, capture_output=True, text=True, timeout=duration + timeout + 60, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"wrk exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+        raise LoadError(f"wrk exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    if done.stderr.strip():
+        # wrk reports a Lua error on stderr and goes on with GET requests: never measure that.
+        raise LoadError(f"wrk complained: {done.stderr.strip()[-2000:]}")
     return parse_output(done.stdout)
 
 

@@ -30,7 +30,9 @@ def summarise(
         own_starts = [s for s in starts if s["server"] == server]
         rss = _median(s["rss_bytes"] for s in own_starts)
         cold = [s["cold_start_s"] for s in own_starts]
-        for concurrency in sorted({m["concurrency"] for m in measurements if m["server"] == server}):
+        for concurrency in sorted(
+            {m["concurrency"] for m in measurements if m["server"] == server}
+        ):
             runs = [
                 m for m in measurements if m["server"] == server and m["concurrency"] == concurrency
             ]
@@ -71,9 +73,7 @@ def _row(rows: list[dict[str, Any]], server: str, concurrency: int) -> dict[str,
 def _best(rows: list[dict[str, Any]], family: str, concurrency: int) -> dict[str, Any] | None:
     """The configuration of ``family`` with the highest median req/s at ``concurrency``."""
     candidates = [
-        r
-        for r in rows
-        if r["server"].startswith(f"{family}-") and r["concurrency"] == concurrency
+        r for r in rows if r["server"].startswith(f"{family}-") and r["concurrency"] == concurrency
     ]
     return max(candidates, key=lambda r: r["rps_median"], default=None)
 
@@ -81,10 +81,7 @@ def _best(rows: list[dict[str, Any]], family: str, concurrency: int) -> dict[str
 def _target(
     name: str, value: float | None, limit: float, at_least: bool, detail: str
 ) -> dict[str, Any]:
-    if value is None:
-        met = None
-    else:
-        met = value >= limit if at_least else value <= limit
+    met = None if value is None else (value >= limit if at_least else value <= limit)
     return {
         "target": name,
         "value": value,
@@ -193,18 +190,18 @@ def targets(rows: list[dict[str, Any]], high: int = 64, low: int = 1) -> list[di
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return "-" if value is None else f"{value:,.{digits}f}"
 
 
 def table(rows: list[dict[str, Any]], labels: dict[str, str]) -> str:
     """The Markdown results table."""
     lines = [
-        "| server | workers | conc. | req/s median [min–max] | p50 ms | p99 ms | errors "
+        "| server | workers | conc. | req/s median [min-max] | p50 ms | p99 ms | errors "
         "| CPU ms/req | RSS MB | cold start s |",
         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        rps = f"{_fmt(r['rps_median'])} [{_fmt(r['rps_min'])}–{_fmt(r['rps_max'])}]"
+        rps = f"{_fmt(r['rps_median'])} [{_fmt(r['rps_min'])}-{_fmt(r['rps_max'])}]"
         flag = " ⚠" if r["errors"] else ""
         lines.append(
             f"| {labels.get(r['server'], r['server'])} | {r['workers']} | {r['concurrency']} "
@@ -237,18 +234,19 @@ def markdown(result: dict[str, Any]) -> str:
     parts = [
         "# Serving benchmark",
         "",
-        f"Run {result['date']} on {machine['cpu_count']} × {machine['cpu_model']} "
+        f"Run {result['date']} on {machine['cpu_count']} x {machine['cpu_model']} "
         f"({machine['memory_gb']:.0f} GB), load average {machine['loadavg_before']} before and "
         f"{machine['loadavg_after']} after. Load: {machine['wrk']} `-t1`, "
-        f"{options['rounds']} interleaved rounds × {options['duration']} s per measurement "
-        f"(warm-up {options['warmup']} s){' — QUICK SMOKE RUN, not a result' if options['quick'] else ''}.",
+        f"{options['rounds']} interleaved rounds x {options['duration']} s per measurement "
+        f"(warm-up {options['warmup']} s).",
+        *(["", "**Quick smoke run: too short to quote.**"] if options["quick"] else []),
         "",
         f"Model: {result['model']['description']}. One row per request; each server's first "
         "answer was checked against the in-process prediction before measuring, and again after.",
         "",
         table(result["summary"], labels),
         "",
-        "req/s: median over rounds [min–max]; p50/p99, CPU and RSS: median over rounds; errors: "
+        "req/s: median over rounds [min-max]; p50/p99, CPU and RSS: median over rounds; errors: "
         "sum over rounds (non-2xx + socket errors, ⚠ marks rows with any). CPU ms/req: user + "
         "sys CPU of the server's whole process tree during the run ÷ requests. RSS: sum over "
         "the tree after the runs. Cold start: spawn → first right prediction.",

@@ -45,9 +45,7 @@ def _measure(
 ) -> tuple[LoadResult, float]:
     """One wrk run and the CPU time the server's process tree spent during it."""
     before = tree_cpu_seconds(running.session)
-    result = run_wrk(
-        running.url, script, connections, options.duration, options.request_timeout
-    )
+    result = run_wrk(running.url, script, connections, options.duration, options.request_timeout)
     return result, tree_cpu_seconds(running.session) - before
 
 

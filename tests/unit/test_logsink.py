@@ -17,7 +17,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from shipyard.serving.logsink import PredictionLogSink, PredictionRecord
+from shipyard.serving.logsink import (
+    DROPPED,
+    MALFORMED,
+    WRITE_FAILED,
+    PredictionLogSink,
+    PredictionRecord,
+)
 
 T0 = 1_767_323_045.25  # 2026-01-02 03:04:05.25 UTC, exact in binary
 NAME = re.compile(r"^part-w1-\d+-\d{6}\.parquet$")
@@ -172,7 +178,9 @@ def test_one_segment_per_endpoint_model_version_and_date(
     keys += [("fraud", "risk", 1, 0.0), ("credit", "risk", 1, day)]
     for i in range(3):  # interleaved, as requests arrive
         for endpoint, model, version, shift in keys:
-            sink.log(record(f"{i}", endpoint=endpoint, model=model, version=version, time=T0 + shift))
+            sink.log(
+                record(f"{i}", endpoint=endpoint, model=model, version=version, time=T0 + shift)
+            )
     sink.flush()
 
     found = segments(tmp_path / "logs")
@@ -210,14 +218,13 @@ def test_a_full_queue_drops_counts_and_warns_once(
     assert sink.dropped == 6 and drops == [2, 2, 2] and sink.queued == 2
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # rate-limited, not one per request
-    assert "Dropped 2 prediction log rows" in warnings[0].getMessage()
+    assert warnings[0].getMessage() == DROPPED % (2, 2, tmp_path)
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="shipyard.serving.logsink"):
         sink.close()
     assert sink.written == 4
-    assert "Dropped 4 prediction log rows" in caplog.text  # the rest is reported at close
-    assert "6 dropped in total" in caplog.text
+    assert DROPPED % (4, 6, tmp_path) in caplog.text  # the rest is reported at close
 
 
 def test_close_flushes_everything_and_is_idempotent(tmp_path: Path) -> None:
@@ -289,8 +296,9 @@ def test_a_failing_write_is_counted_logged_and_the_sink_recovers(
         sink.flush()
     assert sink.dropped == 3 and drops == [3] and sink.written == 0
     [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.msg == WRITE_FAILED and error.args[0] == 3
     assert str(blocker / "date=2026-01-02") in error.getMessage()
-    assert "Could not write 3 prediction log rows" in error.getMessage()
+    assert "Not a directory" in error.getMessage()
     assert temp_files(tmp_path) == []
 
     blocker.unlink()
@@ -324,7 +332,7 @@ def test_a_malformed_record_is_dropped_alone(
     assert sink.log(bad) and sink.log(escape) and sink.log(record("good"))
     sink.flush()
     assert sink.written == 1 and sink.dropped == 3
-    assert "Dropped 3 malformed prediction log rows" in caplog.text
+    assert MALFORMED % (3, "") in caplog.text
     assert "input 'x' is not an array of 2 rows" in caplog.text
     assert [p.parent.parent.name for p in segments(tmp_path)] == ["credit"]
 

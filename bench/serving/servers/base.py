@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -206,26 +207,20 @@ class Running:
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM the server's process group, then SIGKILL whatever of its session is left."""
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.process.wait(timeout=grace)
         # Workers that moved to another process group but stayed in this session (all of them
         # spawned by this server) are ended one by one, by pid.
         deadline = time.perf_counter() + grace
         while (left := session_members(self.session)) and time.perf_counter() < deadline:
             for member in left:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(member.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.1)
         self._log.close()

@@ -29,7 +29,9 @@ def prepare(env: PeerEnv, files: ModelFiles, workdir: Path) -> Path:
     return out
 
 
-def spec(env: PeerEnv, model_dir: Path, files: ModelFiles, workers: int, workdir: Path) -> ServerSpec:
+def spec(
+    env: PeerEnv, model_dir: Path, files: ModelFiles, workers: int, workdir: Path
+) -> ServerSpec:
     """``mlflow models serve --env-manager local --workers N`` (its uvicorn scoring server)."""
 
     def argv(port: int) -> list[str]:

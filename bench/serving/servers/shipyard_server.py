@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,6 @@ def check_available() -> None:
 
 def setup(files: ModelFiles, workdir: Path) -> ShipyardSetup:
     """Init a fresh home, make a predictor key, register and promote the model."""
-    import time
-
     started = time.perf_counter()
     home = workdir / "shipyard-home"
     home.mkdir()
@@ -84,7 +83,9 @@ def setup(files: ModelFiles, workdir: Path) -> ShipyardSetup:
     api_key = str(init["admin_secret"])
     try:
         # Least privilege, as a real client would call: a predictor key.
-        api_key = str(orjson.loads(_cli(home, "keys", "create", "--role", "predictor", "--json"))["secret"])
+        api_key = str(
+            orjson.loads(_cli(home, "keys", "create", "--role", "predictor", "--json"))["secret"]
+        )
     except (ShipyardUnavailableError, KeyError, orjson.JSONDecodeError) as exc:
         print(f"  (no predictor key, using the admin key: {exc})", flush=True)
     trust = [arg for t in files.untrusted_types for arg in ("--trust-type", t)]

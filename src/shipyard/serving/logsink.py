@@ -27,6 +27,14 @@ import pyarrow.parquet as pq
 __all__ = ["PredictionLogSink", "PredictionRecord"]
 
 DROP_WARNING_INTERVAL = 5.0  # seconds between two "dropped rows" warnings
+# Wording that operators grep for and tests check.
+DROPPED = (
+    "Dropped %d prediction log rows (queue full or sink closed; %d in total): logging falls "
+    "behind the request rate. Raise max_queue_records or check the disk under %s."
+)
+WRITE_FAILED = "Could not write %d prediction log rows to %s: %s. They are dropped."
+MALFORMED = "Dropped %d prediction log rows of malformed records, e.g. %s"
+STUCK = "The prediction log writer did not stop within %ss; %d records may be lost (%s)."
 _DAY_US = 86_400_000_000
 _EPOCH = date(1970, 1, 1)
 _WORKER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -162,13 +170,15 @@ class PredictionLogSink:
     def log(self, record: PredictionRecord) -> bool:
         """Queue ``record`` for writing, in O(1) and without I/O; safe from any thread.
 
+        The record's arrays are written later without a copy: do not change them afterwards.
+
         Returns:
             True if queued; False if dropped because the queue is full or the sink is closed
             (counted, passed to ``on_drop`` and reported by a rate-limited warning).
         """
         rows = _rows_of(record)
         with self._mutex:
-            if not self._closed and len(self._queue) < self._max_queue:
+            if len(self._queue) < self._max_queue:
                 self._queue.append(record)
                 self._accepted += 1
                 self._queued_rows += rows
@@ -222,13 +232,7 @@ class PredictionLogSink:
             self._wake.set()
             thread.join(timeout)
         if thread is not None and thread.is_alive():
-            self._log.error(
-                "The prediction log writer did not finish within %ss; %d records may be "
-                "lost. Check the disk under %s.",
-                timeout,
-                self._accepted - self._done,
-                self._root,
-            )
+            self._log.error(STUCK, timeout, self._accepted - self._done, self._root)
         else:  # nothing is left after a clean stop; without a thread, write here
             self._drain()
         self._report_drops(force=True)
@@ -277,16 +281,12 @@ class PredictionLogSink:
                 bad_rows += _rows_of(record)
                 reason = reason or f"{record.request_id!r}: {exc}"
                 continue
-            key = (
-                record.endpoint,
-                record.model,
-                record.version,
-                entry.time_us // _DAY_US,
-                tuple(record.inputs),  # a segment needs one set of input columns
-            )
+            day = entry.time_us // _DAY_US
+            # A segment holds one version's rows, so one set of input columns.
+            key = (record.endpoint, record.model, record.version, day, tuple(record.inputs))
             groups.setdefault(key, []).append(entry)
         if bad_rows:
-            self._log.error("Dropped %d malformed prediction log rows, e.g. %s", bad_rows, reason)
+            self._log.error(MALFORMED, bad_rows, reason)
             self._count_failed(bad_rows)
         for (endpoint, _, _, day, _), entries in groups.items():
             chunk: list[_Entry] = []
@@ -317,14 +317,8 @@ class PredictionLogSink:
         except Exception as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            self._log.error(
-                "Could not write %d prediction log rows to %s: %s. They are dropped; "
-                "check free space and permissions.",
-                rows,
-                final,
-                exc,
-                exc_info=not isinstance(exc, OSError),  # anything else is a bug: keep the trace
-            )
+            # Disk full or permissions say it all; anything else is a bug: keep its trace.
+            self._log.error(WRITE_FAILED, rows, final, exc, exc_info=not isinstance(exc, OSError))
             self._count_failed(rows)
             return
         elapsed = time.perf_counter() - started
@@ -350,8 +344,6 @@ class PredictionLogSink:
 
     def _report_drops(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not self._unreported or (not force and now - self._last_warning < DROP_WARNING_INTERVAL):
-            return  # the usual answer, found without the lock (checked again under it)
         with self._lock:
             if not self._unreported or (
                 not force and now - self._last_warning < DROP_WARNING_INTERVAL
@@ -359,14 +351,7 @@ class PredictionLogSink:
                 return
             count, self._unreported, self._last_warning = self._unreported, 0, now
             total = self._dropped
-        self._log.warning(
-            "Dropped %d prediction log rows (queue full or sink closed; %d dropped in total). "
-            "The log falls behind the request rate: raise max_queue_records or check the disk "
-            "under %s.",
-            count,
-            total,
-            self._root,
-        )
+        self._log.warning(DROPPED, count, total, self._root)
 
 
 def _rows_of(record: PredictionRecord) -> int:

@@ -385,7 +385,7 @@ def _from_json(
         return array
     try:
         # over="raise": FP32 casts of huge doubles warn and become inf unless told to fail.
-        with np.errstate():
+        with np.errstate(over="raise", invalid="raise"):
             return np.array(flat, dtype=dtype)
     except (OverflowError, FloatingPointError) as exc:
         raise MalformedRequestError(
