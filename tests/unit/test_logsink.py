@@ -287,7 +287,14 @@ def test_a_failing_write_is_counted_logged_and_the_sink_recovers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     drops: list[int] = []
-    sink = PredictionLogSink(tmp_path, worker_id="w1", on_drop=drops.append)
+    written = threading.Event()
+    sink = PredictionLogSink(
+        tmp_path,
+        worker_id="w1",
+        flush_interval=0.01,
+        on_drop=drops.append,
+        on_write=lambda *_: written.set(),
+    )
     sink.start()
     blocker = tmp_path / "credit"
     blocker.write_text("not a directory")  # works as root too, unlike a read-only mode
@@ -303,7 +310,7 @@ def test_a_failing_write_is_counted_logged_and_the_sink_recovers(
 
     blocker.unlink()
     sink.log(record("b", n=2))
-    sink.flush()
+    assert written.wait(10)  # no flush(): the thread itself must still be at work
     assert sink.written == 2 and sink.dropped == 3
     sink.close()
 
@@ -335,6 +342,20 @@ def test_a_malformed_record_is_dropped_alone(
     assert MALFORMED % (3, "") in caplog.text
     assert "input 'x' is not an array of 2 rows" in caplog.text
     assert [p.parent.parent.name for p in segments(tmp_path)] == ["credit"]
+
+
+def test_an_unwritable_column_is_logged_with_its_trace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = PredictionLogSink(tmp_path, worker_id="w1")
+    odd = PredictionRecord(**{**_fields(record("odd")), "inputs": {"z": np.array([1 + 2j])}})
+    sink.log(odd)
+    sink.log(record("fine", endpoint="other"))
+    sink.flush()
+    assert sink.dropped == 1 and sink.written == 1
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.msg == WRITE_FAILED and error.exc_info is not None  # not an OSError: a bug
+    assert temp_files(tmp_path) == []
 
 
 def test_flush_times_out_while_the_writer_is_stuck(tmp_path: Path) -> None:

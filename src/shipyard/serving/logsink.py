@@ -88,7 +88,18 @@ class PredictionLogSink:
     one row per instance, each segment holding one (endpoint, model, version, UTC date).
 
     Drops (queue full, sink closed, malformed record, failed write) are counted in rows, passed
-    to ``on_drop`` and logged, never raised: ``written + dropped`` is every row ever logged.
+    to ``on_drop`` and logged, never raised: once flushed, ``written + dropped`` is every row
+    ever logged.
+
+    Args:
+        root: Directory of the logs (``$SHIPYARD_HOME/logs``).
+        worker_id: This process's id in file names, so workers never collide.
+        max_queue_records: Records held in memory at most; more are dropped.
+        flush_interval: Seconds between two writes.
+        max_segment_rows: Rows per segment at most; this many queued rows trigger a write.
+        on_drop: Called with a number of dropped rows (a metrics counter).
+        on_write: Called with the rows and seconds of each segment written.
+        logger: Where warnings and errors go; this module's logger by default.
     """
 
     def __init__(
@@ -178,7 +189,7 @@ class PredictionLogSink:
         """
         rows = _rows_of(record)
         with self._mutex:
-            if len(self._queue) < self._max_queue:
+            if not self._closed and len(self._queue) < self._max_queue:
                 self._queue.append(record)
                 self._accepted += 1
                 self._queued_rows += rows
