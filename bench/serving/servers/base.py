@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from serving.config import COMMON_ENV
-from serving.procs import session_members
+from serving.procs import still_running, tree
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,10 @@ class Running:
             return repr(exc)
 
     def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM the server's process group, then SIGKILL whatever of its session is left."""
+        """SIGTERM the server's process group, then SIGKILL whatever of its tree is left."""
+        # Taken before the leader exits: afterwards its workers are re-parented and, if they
+        # left its session (BentoML's do), nothing links them to it any more.
+        members = tree(self.session)
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -215,10 +218,9 @@ class Running:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=grace)
-        # Workers that moved to another process group but stayed in this session (all of them
-        # spawned by this server) are ended one by one, by pid.
+        # Workers that outlived the leader (all spawned by this server) are ended one by one.
         deadline = time.perf_counter() + grace
-        while (left := session_members(self.session)) and time.perf_counter() < deadline:
+        while (left := [p for p in members if still_running(p)]) and time.perf_counter() < deadline:
             for member in left:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(member.pid, signal.SIGKILL)

@@ -21,6 +21,7 @@ def prepare(env: PeerEnv, files: ModelFiles, workdir: Path) -> Path:
         [
             str(env.python), str(APPS / "mlflow_save.py"),
             str(files.skops_path), str(out), json.dumps(files.feature_names),
+            json.dumps(files.untrusted_types),
         ],
         cwd=workdir, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
