@@ -3,10 +3,9 @@ the real tritonclient), the v2 error shape, and "no 500 for bad input" on every 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
-
-import json
 
 import numpy as np
 import orjson
@@ -156,7 +155,8 @@ async def test_v2_model_failure_is_a_500_without_details(served: Served) -> None
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
     | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=4),
     max_leaves=20,
 )  # fmt: skip
 ROW = st.fixed_dictionaries({"a": JSON_VALUES, "b": JSON_VALUES}) | st.lists(
