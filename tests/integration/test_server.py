@@ -563,3 +563,26 @@ async def _until_ok(client: object, path: str, check: object, timeout: float = 1
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{path} never satisfied the check")
         await asyncio.sleep(0.05)
+
+
+async def test_serving_on_each_dialect(settings: Settings, model_dir: Path) -> None:
+    """The store-facing parts (auth lookups, polling, audit of load failures) on both dialects."""
+    s = served_registry(settings, model_dir)
+    try:
+        s.registry.register("sum", model_dir / "dir_model", sample_data=model_dir / "ab.csv")
+        async with running_app(settings) as client:
+            h = s.headers()
+            r = await client.post(
+                "/v1/endpoints/sum/predict", json={"instances": [[1, 2]]}, headers=h
+            )
+            assert r.json()["predictions"] == [3.0]
+            await asyncio.to_thread(s.registry.promote, "sum:2", "production")
+            await _until_ok(client, "/readyz", lambda b: b["endpoints"]["sum"]["version"] == 2)
+            r = await client.post(
+                "/v1/endpoints/sum/predict", json={"instances": [[1, 2]]}, headers=h
+            )
+            assert (r.json()["version"], r.json()["predictions"]) == (2, [6.0])
+            keys = (await client.get("/api/v1/keys", headers=s.headers(Role.ADMIN))).json()
+            assert len(keys) == len(Role) + 1  # one per role + the set-up admin key
+    finally:
+        s.registry.close()

@@ -29,8 +29,10 @@ its message says what was wrong and what to do. Nothing here imports a web frame
     ├── ConfigurationError (400)
     │   ├── DatabaseUnavailableError (503)
     │   ├── SchemaOutOfDateError (503)
-    │   └── ArtifactStoreUnavailableError (503)
-    └── AuditChainError (500)              only raised by explicit verification requests
+    │   ├── ArtifactStoreUnavailableError (503)
+    │   └── ServerUnavailableError (503)   the client cannot reach the server at SHIPYARD_URL
+    ├── AuditChainError (500)              only raised by explicit verification requests
+    └── RemoteError (as answered)          a server error whose code this client does not know
 """
 
 from __future__ import annotations
@@ -239,8 +241,39 @@ class ArtifactStoreUnavailableError(ConfigurationError):
     http_status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
+class ServerUnavailableError(ConfigurationError):
+    """The Shipyard server at ``SHIPYARD_URL`` cannot be reached (client side only)."""
+
+    code = "server_unavailable"
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
 class AuditChainError(ShipyardError):
     """The audit log's hash chain is broken."""
 
     code = "audit_chain_broken"
     http_status = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class RemoteError(ShipyardError):
+    """A server answered with an error this client cannot name: an unknown code or no JSON.
+
+    Raised by ``shipyard.client`` for answers from a newer server, a proxy or something that
+    is not Shipyard at all; ``code`` and ``http_status`` are what the server sent.
+
+    Attributes:
+        status_code: The HTTP status exactly as answered (``http_status`` falls back to 502
+            for a number outside :class:`http.HTTPStatus`).
+    """
+
+    code = "remote_error"
+    http_status = HTTPStatus.BAD_GATEWAY
+
+    def __init__(self, message: str, *, code: str = "remote_error", status_code: int = 502) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status_code = status_code
+        try:
+            self.http_status = HTTPStatus(status_code)
+        except ValueError:
+            self.http_status = HTTPStatus.BAD_GATEWAY
