@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The README's first command: train, register with lineage + reference profile, inspect,
-# promote and score — on the embedded default (SQLite + local files) under .demo/.
+# promote, score a file, then serve it with an API key — on the embedded default (SQLite +
+# local files) under .demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=${DEMO_DIR:-.demo}
-export SHIPYARD_HOME=${SHIPYARD_HOME:-$PWD/$DEMO/home}
+case "$DEMO" in /*) ;; *) DEMO="$PWD/$DEMO" ;; esac
+export SHIPYARD_HOME=${SHIPYARD_HOME:-$DEMO/home}
 unset SHIPYARD_DATABASE_URL SHIPYARD_ARTIFACT_URI
 run() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
@@ -38,4 +40,38 @@ print(f"  … {len(rows)} rows in {sys.argv[1]}")
 PY
 run shipyard audit list --limit 5
 run shipyard audit verify
-printf '\nDone. State is in %s; run `SHIPYARD_HOME=%s shipyard models list` to look around.\n' "$SHIPYARD_HOME" "$SHIPYARD_HOME"
+
+# Serve it: REST v1 + Open Inference Protocol v2 + the control-plane API, with API keys.
+KEY=$(shipyard keys create --role predictor --name demo-client --json | python -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+LOG="$DEMO/serve.log"
+printf '\n\033[1m$ shipyard serve --port %s\033[0m\n' "${DEMO_PORT:-0}"
+shipyard serve --port "${DEMO_PORT:-0}" >"$LOG" 2>&1 &
+SERVER=$!
+trap 'status=$?; kill -TERM $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; exit $status' EXIT
+URL=""
+for _ in $(seq 1 600); do
+    URL=$(sed -n 's/.*Shipyard serving on \(http:[^ ]*\).*/\1/p' "$LOG" | head -n1)
+    [ -n "$URL" ] && curl -sf "$URL/readyz" >/dev/null && break
+    kill -0 $SERVER 2>/dev/null || { cat "$LOG"; exit 1; }
+    sleep 0.1
+done
+BODY=$(python - "$DEMO/to_score.csv" <<'PY'
+import csv, json, sys
+with open(sys.argv[1]) as f:
+    row = next(csv.DictReader(f))
+print(json.dumps({"instances": [{k: float(v) for k, v in row.items()}], "return_probabilities": True}))
+PY
+)
+printf '\n\033[1mServing breast-cancer:%s at %s\033[0m\n' "$VERSION" "$URL"
+printf 'Predictor API key (shown once): %s\n' "$KEY"
+printf 'Try it:\n\n  curl -s %s/v1/endpoints/breast-cancer/predict \\\n    -H "Authorization: Bearer %s" \\\n    -d '"'"'%s'"'"'\n\n' "$URL" "$KEY" "$BODY"
+printf 'Answer: '
+curl -s "$URL/v1/endpoints/breast-cancer/predict" -H "Authorization: Bearer $KEY" -d "$BODY"
+printf '\n\nAlso: %s/docs (OpenAPI), %s/v2/models/breast-cancer (Open Inference Protocol v2), %s/metrics (Prometheus, any key).\n' "$URL" "$URL" "$URL"
+printf 'State is in %s; run `SHIPYARD_HOME=%s shipyard models list` to look around.\n' "$SHIPYARD_HOME" "$SHIPYARD_HOME"
+if [ -t 0 ] && [ -z "${DEMO_NO_WAIT:-}" ]; then
+    printf '\nThe server keeps running; Ctrl-C stops it.\n'
+    wait $SERVER
+else
+    printf '\nNot interactive: stopping the server (run `shipyard serve` to keep one up).\n'
+fi

@@ -71,8 +71,10 @@ def _one_server(
             options.warmup,
             options.request_timeout,
         )
+        running.settle(options.request_timeout)
         for connections in options.concurrencies:
             result, cpu = _measure(running, script, connections, options)
+            running.settle(options.request_timeout)
             per_request_ms = cpu / result.requests * 1000 if result.requests else None
             data.measurements.append(
                 {

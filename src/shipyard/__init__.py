@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._version import __version__
 
 if TYPE_CHECKING:
+    from shipyard.client import Client
     from shipyard.core.errors import ShipyardError
     from shipyard.core.settings import Settings
     from shipyard.core.types import (
@@ -36,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "ApiKey": "shipyard.core.types",
     "AuditEntry": "shipyard.core.types",
     "Batch": "shipyard.flavors.base",
+    "Client": "shipyard.client",
     "ColumnSpec": "shipyard.core.types",
     "DType": "shipyard.core.types",
     "Lineage": "shipyard.core.types",

@@ -28,6 +28,7 @@ def test_every_public_name_resolves() -> None:
     for name in shipyard.__all__:
         assert getattr(shipyard, name) is not None, name
     assert "Registry" in shipyard.__all__ and "Batch" in shipyard.__all__
+    assert "Client" in shipyard.__all__
 
 
 def test_missing_extra_is_named() -> None:

@@ -11,15 +11,27 @@ from shipyard.cli import output
 from shipyard.cli.context import open_registry
 from shipyard.core.settings import Settings
 
-db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys (stored hashed, shown once).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema management (local, even when SHIPYARD_URL is set).",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(
+    help="The hash-chained audit log (through the server at SHIPYARD_URL when set).",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(
+    help="API keys, stored hashed and shown once (through the server at SHIPYARD_URL when set).",
+    no_args_is_help=True,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def init(json_out: JsonFlag = False) -> None:
-    """Create SHIPYARD_HOME and the schema; print a new admin API key once."""
+    """Create SHIPYARD_HOME and the schema; print a new admin API key once.
+
+    Acts on the local SHIPYARD_HOME even when SHIPYARD_URL is set.
+    """
     from shipyard.registry.setup import initialise
 
     settings = Settings.from_env()
@@ -46,7 +58,10 @@ def init(json_out: JsonFlag = False) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(json_out: JsonFlag = False) -> None:
-    """Migrate the database schema to this Shipyard's version."""
+    """Migrate the database schema to this Shipyard's version.
+
+    Acts on the local SHIPYARD_DATABASE_URL even when SHIPYARD_URL is set.
+    """
     from shipyard.store import upgrade_schema
 
     settings = Settings.from_env()
@@ -62,7 +77,10 @@ def db_upgrade(json_out: JsonFlag = False) -> None:
 
 @db_app.command("current")
 def db_current(json_out: JsonFlag = False) -> None:
-    """Show the schema revision of the database and the one this Shipyard needs."""
+    """Show the schema revision of the database and the one this Shipyard needs.
+
+    Acts on the local SHIPYARD_DATABASE_URL even when SHIPYARD_URL is set.
+    """
     from shipyard.store import schema_revision
 
     current, head = schema_revision(Settings.from_env().database_url)

@@ -16,7 +16,11 @@ from shipyard.core.errors import ShipyardError
 
 app = typer.Typer(
     name="shipyard",
-    help="Shipyard: from a trained model file to a governed production endpoint.",
+    help=(
+        "Shipyard: from a trained model file to a governed production endpoint.\n\n"
+        "With SHIPYARD_URL set, `models`, `promote`, `audit` and `keys` go through that server "
+        "as SHIPYARD_API_KEY; other commands act on the local SHIPYARD_HOME."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

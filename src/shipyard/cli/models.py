@@ -10,12 +10,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shipyard.cli import output
-from shipyard.cli.context import open_registry
+from shipyard.cli.context import open_local_registry, open_registry
 from shipyard.cli.options import key_values, metrics, timestamp
 from shipyard.core.types import ModelVersion
 from shipyard.registry.refs import parse_ref
 
-models_app = typer.Typer(help="List and inspect registered models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="List and inspect registered models (through the server at SHIPYARD_URL when set).",
+    no_args_is_help=True,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -59,8 +62,11 @@ def register(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Register a new version of a model with its lineage and reference profile."""
-    with open_registry() as registry:
+    """Register a new version of a model with its lineage and reference profile.
+
+    Acts on the local SHIPYARD_HOME even when SHIPYARD_URL is set.
+    """
+    with open_local_registry() as registry:
         result = registry.register(
             name,
             artifact,
@@ -271,11 +277,14 @@ def predict(
         Path | None, typer.Option("--output", help="CSV or Parquet (default: CSV on stdout).")
     ] = None,
 ) -> None:
-    """Score a CSV/Parquet file offline with a registered version."""
+    """Score a CSV/Parquet file offline with a registered version.
+
+    Acts on the local SHIPYARD_HOME even when SHIPYARD_URL is set.
+    """
     from shipyard.registry.datafiles import count_rows
     from shipyard.registry.scoring import score_file
 
-    with open_registry() as registry:
+    with open_local_registry() as registry:
         loaded = registry.load(ref)
     total = count_rows(input_file)
     if output_file is None:
@@ -304,7 +313,10 @@ def promote(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Move a version through its lifecycle (production archives the previous one)."""
+    """Move a version through its lifecycle (production archives the previous one).
+
+    Goes through the server at SHIPYARD_URL when set, audited under SHIPYARD_API_KEY.
+    """
     with open_registry() as registry:
         moved = registry.promote(ref, to, reason=reason)
     if json_out:

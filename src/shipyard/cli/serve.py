@@ -42,7 +42,10 @@ def serve(
         float, typer.Option(help="Seconds between checks for new production versions.")
     ] = 0.5,
 ) -> None:
-    """Serve every production model over REST v1 and Open Inference Protocol v2, plus the API."""
+    """Serve every production model over REST v1 and Open Inference Protocol v2, plus the API.
+
+    Serves the local SHIPYARD_HOME (SHIPYARD_DATABASE_URL) even when SHIPYARD_URL is set.
+    """
     from shipyard.server.options import ServeOptions
     from shipyard.server.run import serve as run_server
 

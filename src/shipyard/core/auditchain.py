@@ -80,6 +80,18 @@ class ChainVerification:
             "message": self.message,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChainVerification:
+        """Inverse of :meth:`to_dict`."""
+        fields: dict[str, Any] = {"message": data["message"]} if data.get("message") else {}
+        return cls(
+            ok=bool(data["ok"]),
+            entries_checked=int(data["entries_checked"]),
+            first_bad_seq=data.get("first_bad_seq"),
+            problem=data.get("problem"),
+            **fields,
+        )
+
 
 def verify_chain(entries: Iterable[AuditEntry], head_seq: int, head_hash: str) -> ChainVerification:
     """Check ``entries`` (in ascending ``seq`` order) against each other and the stored head."""

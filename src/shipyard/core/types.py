@@ -32,6 +32,11 @@ def validate_model_name(name: str) -> str:
     return name
 
 
+def _when(value: str | None) -> datetime | None:
+    """An optional ISO 8601 field of a ``to_dict`` form back as a datetime."""
+    return datetime.fromisoformat(value) if value else None
+
+
 class Status(StrEnum):
     """Lifecycle status of a model version."""
 
@@ -188,6 +193,16 @@ class ModelCard:
             "notes": self.notes,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            description=data.get("description"),
+            intended_use=data.get("intended_use"),
+            limitations=data.get("limitations"),
+            notes=data.get("notes"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ArtifactRef:
@@ -200,6 +215,11 @@ class ArtifactRef:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"sha256": self.sha256, "size": self.size, "filename": self.filename}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactRef:
+        """Inverse of :meth:`to_dict`."""
+        return cls(sha256=data["sha256"], size=int(data["size"]), filename=data["filename"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +245,19 @@ class Model:
             "latest_version": self.latest_version,
             "production_version": self.production_version,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        """Inverse of :meth:`to_dict` (extra keys, such as the API's ``versions``, are ignored)."""
+        return cls(
+            name=data["name"],
+            owner=data.get("owner"),
+            description=data.get("description"),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            created_by=data["created_by"],
+            latest_version=int(data["latest_version"]),
+            production_version=data.get("production_version"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +313,32 @@ class ModelVersion:
             "trusted_types": list(self.trusted_types),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+        """Inverse of :meth:`to_dict` (extra keys, such as ``history``, are ignored)."""
+        signature = data.get("signature")
+        sample = data.get("reference_sample")
+        return cls(
+            model=data["model"],
+            version=int(data["version"]),
+            flavor=data["flavor"],
+            artifact=ArtifactRef.from_dict(data["artifact"]),
+            signature=Signature.from_dict(signature) if signature is not None else None,
+            lineage=Lineage.from_dict(data.get("lineage") or {}),
+            card=ModelCard.from_dict(data.get("card") or {}),
+            owner=data.get("owner"),
+            created_by=data["created_by"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            status=Status(data["status"]),
+            status_changed_at=datetime.fromisoformat(data["status_changed_at"]),
+            production_since=_when(data.get("production_since")),
+            previous_version=data.get("previous_version"),
+            reference_profile=data.get("reference_profile"),
+            reference_sample=ArtifactRef.from_dict(sample) if sample is not None else None,
+            trust_pickle=bool(data.get("trust_pickle", False)),
+            trusted_types=tuple(data.get("trusted_types") or ()),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
@@ -304,6 +363,20 @@ class StatusChange:
             "at": self.at.isoformat(),
             "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StatusChange:
+        """Inverse of :meth:`to_dict`."""
+        before = data.get("from_status")
+        return cls(
+            model=data["model"],
+            version=int(data["version"]),
+            from_status=Status(before) if before is not None else None,
+            to_status=Status(data["to_status"]),
+            actor=data["actor"],
+            at=datetime.fromisoformat(data["at"]),
+            reason=data.get("reason"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +405,20 @@ class AuditEntry:
             "hash": self.hash,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            seq=int(data["seq"]),
+            at=datetime.fromisoformat(data["at"]),
+            actor=data["actor"],
+            action=data["action"],
+            target=data["target"],
+            details=dict(data.get("details") or {}),
+            prev_hash=data["prev_hash"],
+            hash=data["hash"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
@@ -356,3 +443,16 @@ class ApiKey:
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ApiKey:
+        """Inverse of :meth:`to_dict` (a ``secret`` key, if present, is ignored)."""
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            role=Role(data["role"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            created_by=data["created_by"],
+            expires_at=_when(data.get("expires_at")),
+            revoked_at=_when(data.get("revoked_at")),
+        )

@@ -1,0 +1,152 @@
+"""``RemoteRegistry``: the CLI's registry calls answered by a server through ``shipyard.client``.
+
+It returns the same core types as the local ``Registry`` (rebuilt with their ``from_dict``), so
+each command renders text and ``--json`` with one code path whichever side answered. Argument
+checks that the server would phrase differently (its request validation) are made here first,
+with the local wording.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+
+from shipyard.client import Client
+from shipyard.core.auditchain import ChainVerification
+from shipyard.core.errors import ConflictError, InvalidInputError
+from shipyard.core.settings import Settings
+from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
+from shipyard.registry.refs import parse_ref
+
+
+class RemoteRegistry:
+    """The subset of ``Registry`` the remote-capable commands use, over HTTP.
+
+    Args:
+        client: A client acting as the caller's API key; closed with this object.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @classmethod
+    def connect(cls, settings: Settings) -> RemoteRegistry:
+        """A registry at ``settings.url``, acting as ``settings.api_key``."""
+        return cls(Client(settings.url, settings.api_key or ""))
+
+    def __enter__(self) -> RemoteRegistry:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the client's connections."""
+        self.client.close()
+
+    # -- models ---------------------------------------------------------------------------
+
+    def list_models(self) -> list[Model]:
+        """All registered models."""
+        return [Model.from_dict(m) for m in self.client.models()]
+
+    def get_model(self, name: str) -> Model:
+        """One model (ModelNotFoundError)."""
+        return Model.from_dict(self.client.model(name))
+
+    def list_versions(self, name: str) -> list[ModelVersion]:
+        """A model's versions, newest first, each with its full record.
+
+        The API's model answer summarises versions without their artifact hash, which the
+        listing shows, so each version is fetched: one request per version.
+        """
+        summary = self.client.model(name).get("versions", [])
+        return [self._version(name, int(v["version"])) for v in summary]
+
+    def get_version(self, ref: str, version: int | None = None) -> ModelVersion:
+        """Resolve ``name``, ``name:N``, ``name:latest`` or ``name:production`` to a version."""
+        name, selector = parse_ref(ref) if version is None else (ref, str(version))
+        if selector is not None and selector.isdigit():
+            return self._version(name, int(selector))
+        model = self.get_model(name)
+        if selector == "production":
+            if model.production_version is None:
+                raise ConflictError(
+                    f"Model {name!r} has no version in production. Promote one with "
+                    f"`shipyard promote {name}:VERSION --to production`."
+                )
+            return self._version(name, model.production_version)
+        return self._version(name, model.latest_version)
+
+    def history(self, name: str, version: int | None = None) -> list[StatusChange]:
+        """Who moved which version to which status, when and why (oldest first)."""
+        changes = (StatusChange.from_dict(c) for c in self.client.history(name))
+        return [c for c in changes if version is None or c.version == version]
+
+    def promote(self, ref: str, to: Status | str, *, reason: str | None = None) -> ModelVersion:
+        """Move a version; the server audits it under the caller's key."""
+        name, selector = parse_ref(ref)
+        if selector is None or not selector.isdigit():
+            raise InvalidInputError(
+                f"Name the exact version to promote, e.g. {name}:3 (got {ref!r})."
+            )
+        try:
+            target = Status(to)
+        except ValueError:
+            raise InvalidInputError(
+                f"Unknown status {to!r}; use one of: staging, production, archived, rejected."
+            ) from None
+        moved = self.client.promote(name, int(selector), target, reason)
+        return ModelVersion.from_dict(moved)
+
+    def _version(self, name: str, number: int) -> ModelVersion:
+        return ModelVersion.from_dict(self.client.version(name, number))
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def audit_entries(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        target: str | None = None,
+        before_seq: int | None = None,
+    ) -> list[AuditEntry]:
+        """Newest audit entries first."""
+        entries = self.client.audit(
+            limit=limit, action=action, target=target, before_seq=before_seq
+        )
+        return [AuditEntry.from_dict(e) for e in entries]
+
+    def verify_audit(self) -> ChainVerification:
+        """The server's check of the whole hash chain."""
+        return ChainVerification.from_dict(self.client.verify_audit())
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def create_key(
+        self, role: Role | str, *, name: str | None = None, expires_at: datetime | None = None
+    ) -> tuple[ApiKey, str]:
+        """A new key and its secret (shown once); needs an admin key."""
+        try:
+            role = Role(role)
+        except ValueError:
+            raise InvalidInputError(
+                f"Unknown role {role!r}; use one of: {', '.join(r.value for r in Role)}."
+            ) from None
+        created = self.client.create_key(role, name=name, expires_at=expires_at)
+        return ApiKey.from_dict(created), str(created["secret"])
+
+    def list_keys(self) -> list[ApiKey]:
+        """All API keys (never their secrets); needs an admin key."""
+        records = self.client.keys()  # a method of Client, not dict.keys() (ruff SIM118)
+        return [ApiKey.from_dict(k) for k in records]
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        """Revoke a key (idempotent); needs an admin key."""
+        return ApiKey.from_dict(self.client.revoke_key(key_id))
