@@ -48,6 +48,12 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Options, bool, str | None]:
         "--keep-workdir", action="store_true", help="keep logs and model files in bench/.work/"
     )
     parser.add_argument(
+        "--server-venv",
+        choices=("project", "clean"),
+        help="run Shipyard, bare and echo from the project .venv (default) or from a clean venv "
+        "with only Shipyard's server extra (bench/.venvs/shipyard-server)",
+    )
+    parser.add_argument(
         "--output",
         help="results name in bench/results/ (default serving; -quick/-partial for such runs)",
     )
@@ -57,6 +63,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Options, bool, str | None]:
         "warmup": args.warmup,
         "rounds": args.rounds,
         "start_timeout": args.start_timeout,
+        "server_venv": args.server_venv,
         "keep_workdir": args.keep_workdir or None,
         "concurrencies": tuple(int(c) for c in args.concurrency.split(","))
         if args.concurrency
@@ -112,7 +119,15 @@ def prepare(
     specs: list[ServerSpec] = []
     unavailable: dict[str, str] = {}
     versions: dict[str, dict[str, str]] = {"project venv": _project_versions()}
-    setup: dict[str, Any] = {}
+    setup: dict[str, Any] = {"server_venv": options.server_venv}
+    bin_dir = shipyard_server.PROJECT_BIN
+    if options.server_venv == "clean":
+        print("preparing the clean Shipyard server virtualenv ...", flush=True)
+        # No fallback to the project venv: the point of asking for it is a different result.
+        clean = peers.ensure("shipyard-server", workdir)
+        versions["shipyard-server venv"] = clean.versions
+        bin_dir = clean.bin
+    python = bin_dir / "python"
 
     def unavailable_all(family: str, reason: str) -> None:
         for n in WORKER_COUNTS:
@@ -123,8 +138,8 @@ def prepare(
     if any(_wanted(options, f"shipyard-{n}w") for n in WORKER_COUNTS):
         print("preparing Shipyard (init, key, register, promote) ...", flush=True)
         try:
-            shipyard_server.check_available()
-            ready = shipyard_server.setup(files, workdir)
+            shipyard_server.check_available(bin_dir / "shipyard")
+            ready = shipyard_server.setup(bin_dir / "shipyard", files, workdir)
             setup["shipyard_setup_s"] = ready.setup_seconds
             specs += [
                 shipyard_server.spec(ready, files, n)
@@ -134,10 +149,12 @@ def prepare(
         except shipyard_server.ShipyardUnavailableError as exc:
             unavailable_all("shipyard", str(exc))
     specs += [
-        local.bare(files, n, workdir) for n in WORKER_COUNTS if _wanted(options, f"bare-{n}w")
+        local.bare(files, n, workdir, python)
+        for n in WORKER_COUNTS
+        if _wanted(options, f"bare-{n}w")
     ]
     if _wanted(options, "echo-1w"):
-        specs.append(local.echo(files, workdir))
+        specs.append(local.echo(files, workdir, python))
     for family in ("mlflow", "bentoml"):
         if not any(_wanted(options, f"{family}-{n}w") for n in WORKER_COUNTS):
             continue
@@ -222,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "concurrencies": list(options.concurrencies),
             "request_timeout": options.request_timeout,
             "only": list(options.only),
+            "server_venv": options.server_venv,
         },
         "machine": machine,
         "model": {

@@ -38,6 +38,9 @@ class Options:
         start_timeout: Seconds a server may take from spawn to its first correct prediction.
         request_timeout: wrk's socket/request timeout in seconds (a slower answer is an error).
         keep_workdir: Keep the scratch directory (logs, model files) under bench/.work/.
+        server_venv: Where Shipyard, the bare and the echo server run from: ``project`` (the
+            project's .venv, with the dev extras) or ``clean`` (bench/.venvs/shipyard-server:
+            this checkout installed with only its ``server`` extra, as in production).
     """
 
     duration: int = 10
@@ -48,6 +51,7 @@ class Options:
     start_timeout: float = 120.0
     request_timeout: int = 10
     keep_workdir: bool = False
+    server_venv: str = "project"
 
     @classmethod
     def quick(cls, **overrides: object) -> Options:

@@ -7,6 +7,7 @@ versions so the one model file loads and predicts identically everywhere.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import shutil
@@ -16,20 +17,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.config import VENVS_DIR
+from serving.config import REPO_DIR, VENVS_DIR
 
 # Packages whose versions must equal the project venv's (the model file and its predictions).
 PINNED_FROM_PROJECT = ("scikit-learn", "numpy", "skops", "scipy")
 
+# "shipyard-server" is not a peer: it is Shipyard (editable, this checkout) with only its server
+# extra, for --server-venv clean (a production-like install, without the dev extras' torch).
 PEER_REQUIREMENTS: dict[str, list[str]] = {
     "mlflow": ["mlflow"],
     "bentoml": ["bentoml==1.4.*"],
+    "shipyard-server": ["-c", str(REPO_DIR / "constraints.txt"), "-e", f"{REPO_DIR}[server]"],
 }
 # Versions reported in the results, per peer.
 REPORTED_PACKAGES: dict[str, list[str]] = {
     "mlflow": ["mlflow", "uvicorn", "fastapi", "pandas", *PINNED_FROM_PROJECT],
     "bentoml": ["bentoml", "uvicorn", "starlette", "pydantic", *PINNED_FROM_PROJECT],
-}
+    "shipyard-server": [
+        "shipyard-ml", "starlette", "uvicorn", "uvloop", "httptools", "orjson", "fastapi",
+        *PINNED_FROM_PROJECT,
+    ],
+}  # fmt: skip
 STAMP = ".bench-stamp.json"
 INSTALL_TIMEOUT = 1800
 
@@ -96,7 +104,12 @@ def installed_versions(python: Path, packages: list[str]) -> dict[str, str]:
 
 
 def _stamp(name: str) -> dict[str, object]:
-    return {"python": sys.version, "requirements": requirements(name)}
+    stamp: dict[str, object] = {"python": sys.version, "requirements": requirements(name)}
+    if name == "shipyard-server":
+        # Rebuilt when the project's dependencies change (the code itself is an editable install).
+        for file in ("pyproject.toml", "constraints.txt"):
+            stamp[file] = hashlib.sha256((REPO_DIR / file).read_bytes()).hexdigest()
+    return stamp
 
 
 def _is_current(root: Path, name: str) -> bool:
@@ -120,6 +133,7 @@ def ensure(name: str, log_dir: Path) -> PeerEnv:
 
     Raises:
         PeerUnavailableError: pip failed; the message carries the tail of its log.
+        KeyError: ``name`` is not one of PEER_REQUIREMENTS.
     """
     started = time.perf_counter()
     root = VENVS_DIR / name

@@ -119,3 +119,18 @@ def tree_rss_bytes(leader: int) -> tuple[int, int]:
     """
     members = tree(leader)
     return sum(p.rss_bytes for p in members), len(members)
+
+
+def tree_maps(leader: int, fragment: str) -> bool:
+    """Whether any process of the tree has a file whose path contains ``fragment`` mapped.
+
+    Used to tell whether a server loaded torch (the project venv has it, and importing skops
+    there imports it, which costs hundreds of MB and seconds of start-up).
+    """
+    for p in tree(leader):
+        try:
+            if fragment in (PROC / str(p.pid) / "maps").read_text():
+                return True
+        except OSError:
+            continue
+    return False

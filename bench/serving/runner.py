@@ -14,7 +14,7 @@ from typing import Any
 
 from serving.config import Options
 from serving.load import LoadResult, run_wrk, write_script
-from serving.procs import tree_cpu_seconds, tree_rss_bytes
+from serving.procs import tree_cpu_seconds, tree_maps, tree_rss_bytes
 from serving.servers.base import Running, ServerFailedError, ServerSpec
 
 
@@ -93,6 +93,7 @@ def _one_server(
                 flush=True,
             )
         rss, processes = tree_rss_bytes(running.session)
+        torch_loaded = tree_maps(running.session, "libtorch")
         problem = running.check(expected)
         data.starts.append(
             {
@@ -101,6 +102,7 @@ def _one_server(
                 "cold_start_s": cold,
                 "rss_bytes": rss,
                 "processes": processes,
+                "torch_loaded": torch_loaded,
                 "final_check": problem or "ok",
             }
         )

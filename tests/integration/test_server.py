@@ -290,6 +290,7 @@ async def test_concurrent_requests_share_model_calls_and_get_their_own_rows(
     calls = _sample(metrics, 'shipyard_batch_rows_count{model="slow",version="1"}')
     requests = _sample(metrics, 'shipyard_batch_requests_sum{model="slow",version="1"}')
     assert requests == 40
+    assert _sample(metrics, 'shipyard_batch_queue_depth{model="slow",version="1"}') == 0
     assert calls < 10, f"40 concurrent requests took {calls} model calls"
 
 

@@ -1,8 +1,7 @@
-"""The bare server and the echo floor, run by uvicorn from the project's own virtualenv."""
+"""The bare server and the echo floor, run by uvicorn from the same virtualenv as Shipyard."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,11 @@ APPS = SERVERS_DIR / "apps"
 HEADERS = {"Content-Type": "application/json"}
 
 
-def _uvicorn(app: str, workers: int) -> Any:
+def _uvicorn(python: Path, app: str, workers: int) -> Any:
     def argv(port: int) -> list[str]:
         # No access log: the bare server is the "nothing but the model" baseline.
         return [
-            sys.executable, "-m", "uvicorn", app, "--app-dir", str(APPS),
+            str(python), "-m", "uvicorn", app, "--app-dir", str(APPS),
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
@@ -33,14 +32,14 @@ def instances_body(files: ModelFiles) -> bytes:
     return orjson.dumps({"instances": [files.row]})
 
 
-def bare(files: ModelFiles, workers: int, workdir: Path) -> ServerSpec:
+def bare(files: ModelFiles, workers: int, workdir: Path, python: Path) -> ServerSpec:
     """Starlette + orjson calling model.predict in an async endpoint."""
     return ServerSpec(
         key=f"bare-{workers}w",
         family="bare",
         label="bare Starlette+orjson",
         workers=workers,
-        argv=_uvicorn("bare_app:app", workers),
+        argv=_uvicorn(python, "bare_app:app", workers),
         env={"BENCH_MODEL": str(files.skops_path)},
         cwd=workdir,
         path="/predict",
@@ -51,14 +50,14 @@ def bare(files: ModelFiles, workers: int, workdir: Path) -> ServerSpec:
     )
 
 
-def echo(files: ModelFiles, workdir: Path) -> ServerSpec:
+def echo(files: ModelFiles, workdir: Path, python: Path) -> ServerSpec:
     """The HTTP/JSON floor: parses the body, answers a constant."""
     return ServerSpec(
         key="echo-1w",
         family="echo",
         label="echo (no model)",
         workers=1,
-        argv=_uvicorn("echo_app:app", 1),
+        argv=_uvicorn(python, "echo_app:app", 1),
         env={},
         cwd=workdir,
         path="/predict",

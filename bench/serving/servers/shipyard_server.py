@@ -23,7 +23,7 @@ from serving.model import ModelFiles
 from serving.servers.base import ServerSpec, server_env
 
 MODEL_NAME = "bench-hgb"
-SHIPYARD = Path(sys.executable).with_name("shipyard")
+PROJECT_BIN = Path(sys.executable).parent
 
 
 class ShipyardUnavailableError(Exception):
@@ -35,19 +35,21 @@ class ShipyardSetup:
     """A SHIPYARD_HOME with the model registered and promoted.
 
     Attributes:
+        shipyard: The ``shipyard`` executable.
         home: The SHIPYARD_HOME directory.
         api_key: A predictor key's secret (the admin key if no predictor key could be made).
         setup_seconds: Time taken by init + key + register + promote.
     """
 
+    shipyard: Path
     home: Path
     api_key: str
     setup_seconds: float
 
 
-def _cli(home: Path, *args: str) -> str:
+def _cli(shipyard: Path, home: Path, *args: str) -> str:
     done = subprocess.run(
-        [str(SHIPYARD), *args],
+        [str(shipyard), *args],
         env=server_env({"SHIPYARD_HOME": str(home)}),
         cwd=home,
         capture_output=True,
@@ -63,38 +65,42 @@ def _cli(home: Path, *args: str) -> str:
     return done.stdout
 
 
-def check_available() -> None:
-    """Raise unless this checkout has ``shipyard serve``."""
-    if not SHIPYARD.exists():
-        raise ShipyardUnavailableError(f"{SHIPYARD} not found (is the project venv installed?)")
+def check_available(shipyard: Path) -> None:
+    """Raise unless ``shipyard`` has a ``serve`` command."""
+    if not shipyard.exists():
+        raise ShipyardUnavailableError(f"{shipyard} not found (is the venv installed?)")
     done = subprocess.run(
-        [str(SHIPYARD), "serve", "--help"], capture_output=True, text=True, check=False
+        [str(shipyard), "serve", "--help"], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise ShipyardUnavailableError("shipyard serve not implemented yet")
 
 
-def setup(files: ModelFiles, workdir: Path) -> ShipyardSetup:
+def setup(shipyard: Path, files: ModelFiles, workdir: Path) -> ShipyardSetup:
     """Init a fresh home, make a predictor key, register and promote the model."""
     started = time.perf_counter()
     home = workdir / "shipyard-home"
     home.mkdir()
-    init = orjson.loads(_cli(home, "init", "--json"))
+    init = orjson.loads(_cli(shipyard, home, "init", "--json"))
     api_key = str(init["admin_secret"])
     try:
         # Least privilege, as a real client would call: a predictor key.
         api_key = str(
-            orjson.loads(_cli(home, "keys", "create", "--role", "predictor", "--json"))["secret"]
+            orjson.loads(_cli(shipyard, home, "keys", "create", "--role", "predictor", "--json"))[
+                "secret"
+            ]
         )
     except (ShipyardUnavailableError, KeyError, orjson.JSONDecodeError) as exc:
         print(f"  (no predictor key, using the admin key: {exc})", flush=True)
     trust = [arg for t in files.untrusted_types for arg in ("--trust-type", t)]
     _cli(
-        home, "register", MODEL_NAME, str(files.skops_path),
+        shipyard, home, "register", MODEL_NAME, str(files.skops_path),
         "--sample-data", str(files.sample_csv), "--target", "target", *trust,
     )  # fmt: skip
-    _cli(home, "promote", f"{MODEL_NAME}:1", "--to", "production", "--reason", "benchmark")
-    return ShipyardSetup(home, api_key, time.perf_counter() - started)
+    _cli(
+        shipyard, home, "promote", f"{MODEL_NAME}:1", "--to", "production", "--reason", "benchmark"
+    )
+    return ShipyardSetup(shipyard, home, api_key, time.perf_counter() - started)
 
 
 def prediction_of(answer: Any) -> Any:
@@ -112,7 +118,7 @@ def spec(setup_: ShipyardSetup, files: ModelFiles, workers: int) -> ServerSpec:
 
     def argv(port: int) -> list[str]:
         return [
-            str(SHIPYARD), "serve", "--host", "127.0.0.1", "--port", str(port),
+            str(setup_.shipyard), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers),
         ]  # fmt: skip
 

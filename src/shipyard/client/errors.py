@@ -22,7 +22,7 @@ from shipyard.core.errors import (
     ShipyardError,
 )
 
-NO_KEY_HINT = "No API key was sent: set SHIPYARD_API_KEY (or pass api_key= to Client)."
+NO_KEY_HINT = "No API key was sent: set SHIPYARD_API_KEY (or Client's api_key)."
 START_HINT = "Start one with `shipyard serve`, or check SHIPYARD_URL."
 _SNIPPET = 200
 
@@ -112,14 +112,13 @@ def _error_payload(body: bytes) -> dict[str, Any] | None:
 
 def _unexpected(response: httpx.Response) -> str:
     request = response.request
-    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "untyped"
     text = response.content[:_SNIPPET].decode("utf-8", "replace").strip()
-    shown = f": {text!r}" if text else ""
-    where = f" (redirect to {response.headers['location']})" if response.is_redirect else ""
+    body = f"a {kind} body {text!r}" if text else "an empty body"
+    where = f" (a redirect to {response.headers['location']})" if response.is_redirect else ""
     return (
         f"{request.method} {request.url} answered HTTP {response.status_code}{where} with "
-        f"{kind} instead of a Shipyard answer{shown}. Is SHIPYARD_URL the address of a "
-        "Shipyard server?"
+        f"{body}, not a Shipyard answer. Is SHIPYARD_URL the address of a Shipyard server?"
     )
 
 

@@ -48,6 +48,20 @@ class Batch:
         names = list(names) if names is not None else table.column_names
         return cls({n: _arrow_to_numpy(table.column(n)) for n in names})
 
+    @classmethod
+    def concat(cls, batches: Sequence[Batch]) -> Batch:
+        """One batch holding the rows of ``batches`` in order (same columns in each).
+
+        Batches built from float matrices are stacked as matrices, which keeps the fast
+        matrix and frame views available on the merged batch.
+        """
+        first = batches[0]
+        names = first.names
+        float64 = np.dtype(np.float64)
+        if all(float64 in b._matrices for b in batches):
+            return cls.from_matrix(np.vstack([b._matrices[float64] for b in batches]), names)
+        return cls({n: np.concatenate([b.column(n) for b in batches]) for n in names})
+
     def __len__(self) -> int:
         return len(next(iter(self._columns.values()))) if self._columns else 0
 
@@ -75,7 +89,14 @@ class Batch:
         if self._frame is None:
             import pandas as pd
 
-            self._frame = pd.DataFrame(self._columns, columns=self.names, copy=False)
+            # An object Index and, when there is one, the float matrix as a single block: both
+            # make construction (and scikit-learn's checks of the frame) many times cheaper.
+            columns = pd.Index(self.names, dtype=object)
+            matrix = self._matrices.get(np.dtype(np.float64))
+            if matrix is not None:
+                self._frame = pd.DataFrame(matrix, columns=columns, copy=False)
+            else:
+                self._frame = pd.DataFrame(self._columns, columns=columns, copy=False)
         return self._frame
 
 

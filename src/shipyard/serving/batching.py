@@ -48,6 +48,7 @@ class Batcher:
         max_batch_size: Most rows merged into one call (a larger single request runs alone).
         max_wait: Seconds to linger for more requests when the last call was shared; 0 = never.
         on_batch: Called with (rows, requests) after each model call, for metrics.
+        on_depth: Called with the number of waiting requests whenever it changes.
     """
 
     def __init__(
@@ -58,12 +59,14 @@ class Batcher:
         max_batch_size: int = 64,
         max_wait: float = 0.0,
         on_batch: Callable[[int, int], None] | None = None,
+        on_depth: Callable[[int], None] | None = None,
     ) -> None:
         self._run = run
         self._executor = executor
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait
         self._on_batch = on_batch
+        self._on_depth = on_depth
         self._queue: list[_Pending] = []
         self._busy = False
         self._last_shared = False
@@ -84,6 +87,8 @@ class Batcher:
         loop = asyncio.get_running_loop()
         pending = _Pending(batch, want_probabilities, loop.create_future())
         self._queue.append(pending)
+        if self._on_depth is not None:
+            self._on_depth(len(self._queue))
         if not self._busy:
             self._busy = True
             self._drainer = loop.create_task(self._drain())  # kept: tasks are weakly held
@@ -121,6 +126,8 @@ class Batcher:
             rows += size
             index += 1
         del self._queue[:index]
+        if self._on_depth is not None:
+            self._on_depth(len(self._queue))
         return group
 
     async def _call(self, loop: asyncio.AbstractEventLoop, group: list[_Pending]) -> None:
@@ -128,7 +135,7 @@ class Batcher:
         if not group:
             return
         want = any(p.want_probabilities for p in group)
-        merged = group[0].batch if len(group) == 1 else merge_batches([p.batch for p in group])
+        merged = group[0].batch if len(group) == 1 else Batch.concat([p.batch for p in group])
         try:
             outputs = await loop.run_in_executor(self._executor, self._run, merged, want)
             _check_rows(outputs, len(merged))
@@ -156,12 +163,6 @@ class Batcher:
                     )
                 )
             start = stop
-
-
-def merge_batches(batches: list[Batch]) -> Batch:
-    """One batch holding the rows of ``batches`` in order (same columns in each)."""
-    names = batches[0].names
-    return Batch({n: np.concatenate([b.column(n) for b in batches]) for n in names})
 
 
 def _check_rows(outputs: Outputs, rows: int) -> None:

@@ -247,6 +247,7 @@ class ModelPool:
         labels = (record.model, str(record.version))
         rows_metric = self._metrics.batch_rows.labels(*labels)
         requests_metric = self._metrics.batch_requests.labels(*labels)
+        depth_metric = self._metrics.queue_depth.labels(*labels)
 
         def on_batch(rows: int, requests: int) -> None:
             rows_metric.observe(rows)
@@ -258,6 +259,7 @@ class ModelPool:
             max_batch_size=options.max_batch_size if options.enabled else 1,
             max_wait=options.max_wait if options.enabled else 0.0,
             on_batch=on_batch,
+            on_depth=depth_metric.set,
         )
         seconds = time.perf_counter() - started
         self._metrics.model_load_seconds.labels(*labels).observe(seconds)
