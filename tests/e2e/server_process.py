@@ -15,13 +15,16 @@ import httpx
 
 from tests.e2e.cli_runner import SHIPYARD
 
-URL_LINE = re.compile(r"Shipyard serving on (http://\S+)")
+URL_LINE = re.compile(r"[Ss]erving .*?on (http://[^\s(]+)")
 
 
 class ServerProcess:
     """``shipyard serve --port 0 …`` started with ``env``; ``url`` once it is ready."""
 
-    def __init__(self, env: dict[str, str], *args: str, ready_timeout: float = 60.0) -> None:
+    def __init__(
+        self, env: dict[str, str], *args: str, command: str = "serve", ready_timeout: float = 60.0
+    ) -> None:
+        self.command = command
         self.env = env
         self.args = args
         self.ready_timeout = ready_timeout
@@ -44,7 +47,7 @@ class ServerProcess:
     def start(self) -> None:
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
-            [*SHIPYARD, "serve", "--port", "0", *self.args],
+            [*SHIPYARD, self.command, "--port", "0", *self.args],
             env={**self.env, "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

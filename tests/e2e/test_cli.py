@@ -232,7 +232,7 @@ def test_cli_reads_code_commit_from_the_working_directory(
 
 
 def test_quickstart_runs_the_whole_flow_on_bundled_data(env: dict[str, str]) -> None:
-    done = cli(env, "quickstart")
+    done = cli(env, "quickstart", "--no-serve")
     assert "Registered and promoted breast-cancer:1" in " ".join(done.stdout.split())
     shown = json.loads(cli(env, "models", "show", "breast-cancer:production", "--json").stdout)
     assert shown["lineage"]["metrics"]["accuracy"] > 0.9

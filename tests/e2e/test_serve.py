@@ -4,6 +4,7 @@ graceful restart."""
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -210,3 +211,18 @@ def _metric_sum(text: str, prefix: str) -> float:
     return sum(
         float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
     )
+
+
+def test_quickstart_ends_by_serving(tmp_path: Path) -> None:
+    env = served_env(tmp_path / "home")
+    with ServerProcess(env, command="quickstart", ready_timeout=120) as server:
+        text = server.text()
+        key = re.search(r"Bearer (sy_\S+?)'", text)
+        body = re.search(r"-d '(\{.*\})'", text)
+        assert key and body, text
+        r = httpx.post(
+            f"{server.url}/v1/endpoints/breast-cancer/predict",
+            content=body.group(1),
+            headers={"Authorization": f"Bearer {key.group(1)}"},
+        )
+    assert r.status_code == 200 and r.json()["model"] == "breast-cancer", r.text

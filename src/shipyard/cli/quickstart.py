@@ -1,8 +1,8 @@
 """``shipyard quickstart``: the whole registry flow on scikit-learn's bundled data, no download.
 
 Trains a small classifier, registers it with lineage and a reference profile, promotes it to
-production and scores a file — in the current SHIPYARD_HOME — then prints what to try next.
-(Serving the model joins this command when the inference server lands.)
+production and scores a file — in the current SHIPYARD_HOME — then serves it (unless
+``--no-serve``) and prints a key and a ready-to-paste ``curl``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ from typing import Annotated
 import typer
 
 from shipyard.cli import output
+from shipyard.core.settings import Settings
 
 MODEL_NAME = "breast-cancer"
 
 
 def quickstart(
     name: Annotated[str, typer.Option(help="Model name to register.")] = MODEL_NAME,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the model at the end.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port to serve on (0 picks a free one).")] = 8000,
 ) -> None:
-    """Train, register, promote and score a demo model on bundled data."""
+    """Train, register, promote, score and serve a demo model on bundled data."""
     import skops.io as sio
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
@@ -28,7 +33,6 @@ def quickstart(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from shipyard.core.settings import Settings
     from shipyard.registry.scoring import score_file
     from shipyard.registry.service import Registry
     from shipyard.registry.setup import initialise
@@ -74,3 +78,28 @@ def quickstart(
         "Next: `shipyard models show "
         f"{name}:production`, `shipyard audit list`, `shipyard audit verify`."
     )
+    if serve:
+        _serve(settings, name, valid.drop(columns="target").iloc[0].to_dict(), port)
+
+
+def _serve(settings: Settings, name: str, row: dict[str, float], port: int) -> None:
+    import json
+
+    from shipyard.registry.service import Registry
+    from shipyard.server.options import ServeOptions
+    from shipyard.server.run import serve as run_server
+
+    with Registry.open(settings) as registry:
+        _, key = registry.create_key("predictor", name="quickstart-client")
+    body = json.dumps({"instances": [{k: float(v) for k, v in row.items()}]})
+
+    def announce(url: str) -> None:
+        output.console.print(
+            f"\nServing [bold]{name}[/] on {url} (Ctrl-C stops it). Predictor key (shown once): "
+            f"[bold]{key}[/]\nTry:\n  curl -s {url}/v1/endpoints/{name}/predict "
+            f"-H 'Authorization: Bearer {key}' -d '{body}'",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    run_server(settings, ServeOptions(), host="127.0.0.1", port=port, announce=announce)
