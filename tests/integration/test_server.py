@@ -294,6 +294,20 @@ async def test_concurrent_requests_share_model_calls_and_get_their_own_rows(
     assert calls < 10, f"40 concurrent requests took {calls} model calls"
 
 
+async def test_batching_can_be_turned_off_per_model(served: Served) -> None:
+    options = fast_options(model_batch_size={"slow": 1})
+    async with running_app(served.settings, options) as client:
+        h = served.headers()
+        await asyncio.gather(
+            *(
+                client.post("/v1/endpoints/slow/predict", json={"instances": [[i, 1]]}, headers=h)
+                for i in range(6)
+            )
+        )
+        metrics = (await client.get("/metrics", headers=h)).text
+    assert _sample(metrics, 'shipyard_batch_rows_count{model="slow",version="1"}') == 6
+
+
 async def test_one_failing_request_does_not_fail_those_batched_with_it(served: Served) -> None:
     async with running_app(served.settings) as client:
         h = served.headers()

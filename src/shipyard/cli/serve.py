@@ -31,6 +31,10 @@ def serve(
     no_batching: Annotated[
         bool, typer.Option("--no-batching", help="One model call per request.")
     ] = False,
+    model_batch_size: Annotated[
+        list[str] | None,
+        typer.Option(help="Per-model batch size MODEL=ROWS (1 turns batching off for it)."),
+    ] = None,
     cache: Annotated[
         list[str] | None,
         typer.Option(help="Response cache ENDPOINT=ENTRIES for endpoints with repeating inputs."),
@@ -49,11 +53,8 @@ def serve(
     from shipyard.server.options import ServeOptions
     from shipyard.server.run import serve as run_server
 
-    caches = {}
-    for endpoint, size in key_values(cache, "--cache").items():
-        if not size.isdigit() or int(size) < 1:
-            raise typer.BadParameter(f"entries for {endpoint!r} must be a positive integer")
-        caches[endpoint] = int(size)
+    caches = _positive_sizes(cache, "--cache")
+    model_sizes = _positive_sizes(model_batch_size, "--model-batch-size")
     options = ServeOptions(
         auth=not no_auth,
         role=role,
@@ -64,6 +65,7 @@ def serve(
         max_wait_ms=batch_wait_ms,
         poll_interval=poll_interval,
         cache=caches,
+        model_batch_size=model_sizes,
         log_predictions=not no_log_predictions,
         workers=workers,
     )
@@ -84,3 +86,14 @@ def serve(
         sys.stdout.flush()
 
     run_server(Settings.from_env(), options, host=host, port=port, announce=announce)
+
+
+def _positive_sizes(items: list[str] | None, option: str) -> dict[str, int]:
+    sizes = {}
+    for name, size in key_values(items, option).items():
+        if not size.isdigit() or int(size) < 1:
+            raise typer.BadParameter(
+                f"the size for {name!r} must be a positive integer", param_hint=option
+            )
+        sizes[name] = int(size)
+    return sizes

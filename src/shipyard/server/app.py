@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,17 @@ class ServerState:
             max_batch_size=options.max_batch_size,
             max_wait=options.max_wait_ms / 1000.0,
         )
+        per_model = {
+            name: replace(batching, max_batch_size=size, enabled=batching.enabled and size > 1)
+            for name, size in options.model_batch_size.items()
+        }
         self.pool = ModelPool(
             self.registry,
             self.executor,
             self.metrics,
-            PoolOptions(batching=batching, max_instances=options.max_instances),
+            PoolOptions(
+                batching=batching, per_model=per_model, max_instances=options.max_instances
+            ),
         )
         logs = settings.home / "logs"
         self.log_sink = (

@@ -31,6 +31,7 @@ class ServeOptions:
         max_batch_size: Most rows merged into one model call.
         max_wait_ms: Linger for a fuller batch while traffic is concurrent (0 = never).
         poll_interval: Seconds between checks for new production versions.
+        model_batch_size: Model -> its own max batch size (1 turns batching off for it).
         cache: Endpoint -> response cache entries (off for endpoints not listed).
         log_predictions: Write the Parquet prediction log.
         log_queue: Records the in-memory log queue holds before it drops (and counts).
@@ -47,6 +48,7 @@ class ServeOptions:
     max_batch_size: int = 64
     max_wait_ms: float = 0.0
     poll_interval: float = 0.5
+    model_batch_size: dict[str, int] = field(default_factory=dict)
     cache: dict[str, int] = field(default_factory=dict)
     log_predictions: bool = True
     log_queue: int = 100_000
@@ -60,6 +62,9 @@ class ServeOptions:
         for name in ("max_body_bytes", "max_instances", "max_batch_size", "log_queue", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name.replace('_', '-')} must be at least 1.")
+        for model, size in {**self.model_batch_size, **self.cache}.items():
+            if size < 1:
+                raise ConfigurationError(f"The size given for {model!r} must be at least 1.")
         if self.poll_interval <= 0 or self.max_wait_ms < 0 or self.log_flush_interval <= 0:
             raise ConfigurationError(
                 "poll-interval and log-flush-interval must be positive, max-wait-ms >= 0."
