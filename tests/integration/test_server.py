@@ -4,7 +4,6 @@ roles, errors, batching, hot swap, prediction log, feedback, control plane, metr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,23 +15,6 @@ from shipyard.core.types import Role
 from tests.fixtures.serving import Served, fast_options, running_app, served_registry
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def served(tmp_path: Path, model_dir: Path) -> Iterator[Served]:
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=f"sqlite:///{tmp_path / 'shipyard.db'}",
-        artifact_uri=str(tmp_path / "artifacts"),
-    )
-    s = served_registry(settings, model_dir)
-    yield s
-    s.registry.close()
 
 
 def error_of(response: object) -> dict[str, str]:

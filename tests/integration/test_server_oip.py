@@ -4,8 +4,6 @@ the real tritonclient), the v2 error shape, and "no 500 for bad input" on every 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import orjson
@@ -13,28 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.core.settings import Settings
 from shipyard.serving import oip
-from tests.fixtures.serving import Served, running_app, served_registry
+from tests.fixtures.serving import Served, running_app
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def served(tmp_path: Path, model_dir: Path) -> Iterator[Served]:
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=f"sqlite:///{tmp_path / 'shipyard.db'}",
-        artifact_uri=str(tmp_path / "artifacts"),
-    )
-    s = served_registry(settings, model_dir)
-    yield s
-    s.registry.close()
 
 
 async def test_server_and_model_metadata(served: Served) -> None:
