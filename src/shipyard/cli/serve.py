@@ -28,6 +28,13 @@ def serve(
     batch_wait_ms: Annotated[
         float, typer.Option(help="Linger for fuller batches under concurrent load (0 = never).")
     ] = 0.0,
+    inline_below_ms: Annotated[
+        float,
+        typer.Option(
+            help="Call a model on the event loop when nothing else is in flight and its calls "
+            "take less than this (0 = always on the worker thread)."
+        ),
+    ] = 5.0,
     no_batching: Annotated[
         bool, typer.Option("--no-batching", help="One model call per request.")
     ] = False,
@@ -63,6 +70,7 @@ def serve(
         batching=not no_batching,
         max_batch_size=batch_size,
         max_wait_ms=batch_wait_ms,
+        inline_below_ms=inline_below_ms,
         poll_interval=poll_interval,
         cache=caches,
         model_batch_size=model_sizes,

@@ -30,6 +30,8 @@ class ServeOptions:
         batching: Micro-batching on.
         max_batch_size: Most rows merged into one model call.
         max_wait_ms: Linger for a fuller batch while traffic is concurrent (0 = never).
+        inline_below_ms: Call a model on the event loop when no other request is in flight and
+            its calls take less than this (0 = always on the worker thread).
         poll_interval: Seconds between checks for new production versions.
         model_batch_size: Model -> its own max batch size (1 turns batching off for it).
         cache: Endpoint -> response cache entries (off for endpoints not listed).
@@ -47,6 +49,7 @@ class ServeOptions:
     batching: bool = True
     max_batch_size: int = 64
     max_wait_ms: float = 0.0
+    inline_below_ms: float = 5.0
     poll_interval: float = 0.5
     model_batch_size: dict[str, int] = field(default_factory=dict)
     cache: dict[str, int] = field(default_factory=dict)
@@ -65,10 +68,10 @@ class ServeOptions:
         for model, size in {**self.model_batch_size, **self.cache}.items():
             if size < 1:
                 raise ConfigurationError(f"The size given for {model!r} must be at least 1.")
-        if self.poll_interval <= 0 or self.max_wait_ms < 0 or self.log_flush_interval <= 0:
-            raise ConfigurationError(
-                "poll-interval and log-flush-interval must be positive, max-wait-ms >= 0."
-            )
+        if self.poll_interval <= 0 or self.log_flush_interval <= 0:
+            raise ConfigurationError("poll-interval and log-flush-interval must be positive.")
+        if self.max_wait_ms < 0 or self.inline_below_ms < 0:
+            raise ConfigurationError("batch-wait-ms and inline-below-ms must be >= 0.")
 
     def to_env(self) -> str:
         """The options as the JSON put in ``SHIPYARD_SERVE_OPTIONS``."""

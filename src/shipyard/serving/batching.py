@@ -3,7 +3,9 @@
 An idle batcher runs a request at once (no waiting for company, so a lone client pays nothing);
 requests that arrive while a call is running queue up and go together in the next call, up to
 ``max_batch_size`` rows. ``max_wait`` optionally lingers a little for a fuller batch, but only
-while traffic is concurrent. Model calls run on a worker thread so the event loop stays free.
+while traffic is concurrent. Model calls run on a worker thread so the event loop stays free —
+except a fast model's call made while no other request is in flight, which runs inline: there
+is nothing to keep free, and the thread hop would be most of the overhead.
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ Runner = Callable[[Batch, bool], Outputs]
 """Calls the model: ``(batch, want_probabilities) -> Outputs``; runs on a worker thread."""
 
 
+class InFlight:
+    """Requests in flight in one server instance (touched only on its event loop)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def is_alone(self) -> bool:
+        """True if the current request is the only one in flight."""
+        return self.count <= 1
+
+
 @dataclass(slots=True)
 class _Pending:
     batch: Batch
@@ -49,6 +64,9 @@ class Batcher:
         max_wait: Seconds to linger for more requests when the last call was shared; 0 = never.
         on_batch: Called with (rows, requests) after each model call, for metrics.
         on_depth: Called with the number of waiting requests whenever it changes.
+        in_flight: The server's in-flight counter; with ``inline_below`` it enables inline calls.
+        inline_below: Run a call inline when alone and recent calls took less than this many
+            seconds (0 = always use the worker thread).
     """
 
     def __init__(
@@ -60,6 +78,8 @@ class Batcher:
         max_wait: float = 0.0,
         on_batch: Callable[[int, int], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
+        in_flight: InFlight | None = None,
+        inline_below: float = 0.0,
     ) -> None:
         self._run = run
         self._executor = executor
@@ -71,6 +91,9 @@ class Batcher:
         self._busy = False
         self._last_shared = False
         self._drainer: asyncio.Task[None] | None = None
+        self._in_flight = in_flight
+        self._inline_below = inline_below
+        self._call_seconds: float | None = None  # moving average of model calls
 
     @property
     def queue_depth(self) -> int:
@@ -84,6 +107,8 @@ class Batcher:
             ModelError: the model raised for this request's rows.
             ShipyardError: a user-facing error the predictor raised (e.g. no probabilities).
         """
+        if self._may_run_inline():
+            return self._run_inline(batch, want_probabilities)
         loop = asyncio.get_running_loop()
         pending = _Pending(batch, want_probabilities, loop.create_future())
         self._queue.append(pending)
@@ -93,6 +118,36 @@ class Batcher:
             self._busy = True
             self._drainer = loop.create_task(self._drain())  # kept: tasks are weakly held
         return await pending.future
+
+    def _may_run_inline(self) -> bool:
+        return (
+            not self._busy
+            and self._in_flight is not None
+            and self._in_flight.is_alone()
+            and self._call_seconds is not None
+            and self._call_seconds < self._inline_below
+        )
+
+    def _run_inline(self, batch: Batch, want_probabilities: bool) -> Outputs:
+        self._busy = True
+        started = time.perf_counter()
+        try:
+            outputs = self._run(batch, want_probabilities)
+            _check_rows(outputs, len(batch))
+        except ShipyardError:
+            raise
+        except Exception as exc:
+            raise _model_error(exc) from exc
+        finally:
+            self._busy = False
+            self._observe(time.perf_counter() - started)
+        if self._on_batch is not None:
+            self._on_batch(len(batch), 1)
+        return outputs if want_probabilities else Outputs(outputs.predictions, None)
+
+    def _observe(self, seconds: float) -> None:
+        previous = self._call_seconds
+        self._call_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -136,9 +191,11 @@ class Batcher:
             return
         want = any(p.want_probabilities for p in group)
         merged = group[0].batch if len(group) == 1 else Batch.concat([p.batch for p in group])
+        started = time.perf_counter()
         try:
             outputs = await loop.run_in_executor(self._executor, self._run, merged, want)
             _check_rows(outputs, len(merged))
+            self._observe(time.perf_counter() - started)
         except Exception as exc:  # reported per request, never lost
             if len(group) > 1:
                 # One bad request must not fail the others merged with it: retry each alone.
@@ -178,6 +235,10 @@ def _settle_error(pending: _Pending, exc: Exception) -> None:
     if isinstance(exc, ShipyardError):
         pending.future.set_exception(exc)
     else:
-        error = ModelError(f"The model failed on this request: {type(exc).__name__}.")
+        error = _model_error(exc)
         error.__cause__ = exc
         pending.future.set_exception(error)
+
+
+def _model_error(exc: Exception) -> ModelError:
+    return ModelError(f"The model failed on this request: {type(exc).__name__}.")

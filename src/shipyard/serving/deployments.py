@@ -25,7 +25,7 @@ from shipyard.core.errors import ModelNotFoundError, NotReadyError, ShipyardErro
 from shipyard.core.types import ModelVersion, Status
 from shipyard.flavors import Batch, Predictor
 from shipyard.registry import Registry
-from shipyard.serving.batching import Batcher, Outputs
+from shipyard.serving.batching import Batcher, InFlight, Outputs
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.schema import DEFAULT_MAX_INSTANCES, InputSchema
 
@@ -39,6 +39,7 @@ class BatchingOptions:
     enabled: bool = True
     max_batch_size: int = 64
     max_wait: float = 0.0
+    inline_below: float = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +109,10 @@ class ModelPool:
         executor: Executor,
         metrics: ServingMetrics,
         options: PoolOptions | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._registry = registry
+        self._in_flight = in_flight
         self._executor = executor
         self._metrics = metrics
         self.options = options or PoolOptions()
@@ -260,6 +263,8 @@ class ModelPool:
             max_wait=options.max_wait if options.enabled else 0.0,
             on_batch=on_batch,
             on_depth=depth_metric.set,
+            in_flight=self._in_flight,
+            inline_below=options.inline_below,
         )
         seconds = time.perf_counter() - started
         self._metrics.model_load_seconds.labels(*labels).observe(seconds)

@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shipyard.core.access import Permission
 from shipyard.core.errors import MalformedRequestError, ModelError, ShipyardError
@@ -309,3 +311,43 @@ def _jsonable(values: np.ndarray) -> Any:
 
 def _scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def data_plane_app(routes: list[BaseRoute]) -> ASGIApp:
+    """A lean ASGI app for the data-plane routes: routing plus JSON errors, nothing else."""
+    router = Router(routes=routes)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response_started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await router(scope, receive, tracking_send)
+        except HTTPException as exc:  # no route, wrong method
+            codes = {404: "not_found", 405: "method_not_allowed"}
+            message = f"No route {scope['method']} {scope['path']}; see /docs for the API."
+            response = json_response(
+                {"error": {"code": codes.get(exc.status_code, "http_error"), "message": message}},
+                exc.status_code,
+            )
+            await response(scope, receive, send)
+        except Exception as exc:  # a bug: answer 500 with an id, log the rest
+            request_id = uuid.uuid4().hex
+            log.error("Unexpected error on %s (%s)", scope["path"], request_id, exc_info=exc)
+            if response_started:
+                raise
+            body = {
+                "error": {
+                    "code": "internal_error",
+                    "message": f"Internal error; quote request id {request_id} when reporting it.",
+                    "request_id": request_id,
+                }
+            }
+            await json_response(body, 500)(scope, receive, send)
+
+    return app
