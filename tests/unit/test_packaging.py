@@ -57,3 +57,17 @@ def test_cli_help_needs_no_extras() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "register" in done.stdout
+
+
+def test_loading_skops_does_not_import_torch() -> None:
+    """skops's trusted-type walk would import all of torch (seconds, hundreds of MB)."""
+    code = (
+        "import sys\n"
+        "from shipyard.flavors.sklearn import import_skops\n"
+        "sio = import_skops()\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'sklearn.utils._param_validation' in sys.modules\n"
+        "import sklearn.externals.array_api_compat.torch\n"  # still importable afterwards
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
