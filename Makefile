@@ -36,9 +36,11 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests examples
 	$(BIN)/ruff check --fix src tests examples
 
-## bench: performance comparisons (the serving benchmark arrives with the inference server)
+## bench: registry micro-benchmark + serving benchmark vs bare/echo/MLflow/BentoML (~25 min,
+## needs wrk: installed with apt-get if missing); BENCH_ARGS=--quick for a ~3-minute smoke run
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Benchmarks entry point (`make bench`): the registry micro-benchmark, then the serving one.
 
-    .venv/bin/python bench/run.py                 # both (the serving one takes ~20 minutes)
-    .venv/bin/python bench/run.py --quick         # registry + a ~2-minute serving smoke run
+    .venv/bin/python bench/run.py                 # both (the serving one takes ~25 minutes)
+    .venv/bin/python bench/run.py --quick         # registry + a ~3-minute serving smoke run
     .venv/bin/python bench/run.py --serving-only --only bare,echo --quick
 
 Every option after the first two is the serving benchmark's (``--help`` lists them);
@@ -14,6 +14,7 @@ import sys
 
 import registry_bench
 from serving.cli import main as serving_main
+from serving.cli import parse_args
 
 
 def main(argv: list[str]) -> int:
@@ -24,6 +25,8 @@ def main(argv: list[str]) -> int:
     if "-h" in rest or "--help" in rest:
         print("bench/run.py [--registry-only | --serving-only] [serving options]\n")
         return serving_main(rest)
+    if not registry_only:
+        parse_args(rest)  # a typo in the serving options fails now, not after the registry run
     if not serving_only:
         print("== registry micro-benchmark ==", flush=True)
         registry_bench.main()

@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from serving import load, model, peers, report, runner
-from serving.config import BENCH_DIR, RESULTS_DIR, Options
+from serving.config import BENCH_DIR, REPO_DIR, RESULTS_DIR, Options
 from serving.servers import bentoml_peer, local, mlflow_peer, shipyard_server
 from serving.servers.base import ServerSpec
 
@@ -32,7 +33,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Options, bool, str | None]:
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description="Serving benchmark: Shipyard vs bare, echo, peers."
     )
-    parser.add_argument("--quick", action="store_true", help="~2-minute smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="~3-minute smoke run: 1 round of 1 s measurements"
+    )
     parser.add_argument("--duration", type=int, help="seconds per measurement (default 10)")
     parser.add_argument("--warmup", type=int, help="seconds of warm-up per start (default 3)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
@@ -70,6 +73,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Options, bool, str | None]:
         else None,
         "only": tuple(s.strip() for s in args.only.split(",") if s.strip()) if args.only else None,
     }
+    known = {"echo", "echo-1w"} | {
+        name
+        for family in ("shipyard", "bare", "mlflow", "bentoml")
+        for name in (family, *(f"{family}-{n}w" for n in WORKER_COUNTS))
+    }
+    unknown = set(overrides["only"] or ()) - known
+    if unknown:
+        parser.error(
+            f"--only: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
+        )
     given = {k: v for k, v in overrides.items() if v is not None}
     options = Options.quick(**given) if args.quick else Options(**given)
     return options, args.quick, args.output
@@ -112,13 +125,27 @@ def _project_versions() -> dict[str, str]:
     return out
 
 
+def _git() -> dict[str, str]:
+    """The checkout's commit and whether it has uncommitted changes (read-only git calls)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO_DIR, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else "?"
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    commit = git("rev-parse", "--short", "HEAD")
+    return {"commit": commit + ("+dirty" if dirty and dirty != "?" else "")}
+
+
 def prepare(
     options: Options, files: model.ModelFiles, workdir: Path
 ) -> tuple[list[ServerSpec], dict[str, str], dict[str, dict[str, str]], dict[str, Any]]:
     """Every server spec that can run, the unavailable ones with reasons, versions, set-up info."""
     specs: list[ServerSpec] = []
     unavailable: dict[str, str] = {}
-    versions: dict[str, dict[str, str]] = {"project venv": _project_versions()}
+    versions: dict[str, dict[str, str]] = {"git": _git(), "project venv": _project_versions()}
     setup: dict[str, Any] = {"server_venv": options.server_venv}
     bin_dir = shipyard_server.PROJECT_BIN
     if options.server_venv == "clean":

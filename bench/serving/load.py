@@ -160,4 +160,5 @@ def ensure_wrk() -> str:
         )
     done = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     # `wrk -v` prints its version line then the usage, and exits 1.
-    return (done.stdout or done.stderr).splitlines()[0].strip()
+    first = (done.stdout or done.stderr).splitlines()[0]
+    return first.split(" Copyright")[0].strip()

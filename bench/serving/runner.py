@@ -60,7 +60,12 @@ def _one_server(
     tag = f"[round {round_index + 1}/{options.rounds}] {spec.key:<11}"
     script = write_script(workdir / f"{spec.key}.lua", spec.body, dict(spec.headers))
     print(f"{tag} starting ...", flush=True)
-    running = Running(spec, workdir / "logs" / f"{spec.key}-round{round_index + 1}.log")
+    try:
+        running = Running(spec, workdir / "logs" / f"{spec.key}-round{round_index + 1}.log")
+    except OSError as exc:  # e.g. the executable is missing
+        data.failures[spec.key] = f"round {round_index + 1}: cannot start: {exc}"
+        print(f"{tag} FAILED to start: {exc}", flush=True)
+        return
     try:
         cold = running.wait_first_prediction(expected, options.start_timeout)
         print(f"{tag} first right answer after {cold:.2f} s; warming up", flush=True)
