@@ -74,7 +74,7 @@ async def test_a_failing_request_fails_alone() -> None:
     assert isinstance(results[2], ModelError) and "negative" not in results[2].message
 
 
-async def test_fast_model_runs_inline_when_alone_and_on_the_thread_otherwise() -> None:
+async def test_fast_models_run_on_the_loop_and_slow_ones_on_the_thread() -> None:
     model = Recorder()
     in_flight = InFlight()
     with ThreadPoolExecutor(1, thread_name_prefix="model") as pool:
@@ -83,15 +83,28 @@ async def test_fast_model_runs_inline_when_alone_and_on_the_thread_otherwise() -
         await batcher.submit(rows(1))  # no timing known yet: the thread
         await batcher.submit(rows(2))  # alone and fast: inline
         in_flight.count = 2
-        await batcher.submit(rows(3))  # others in flight: the thread
+        await batcher.submit(rows(3))  # others in flight: queued, then called on the loop
         off = Batcher(model, pool, in_flight=in_flight, inline_below=0.0)
         in_flight.count = 1
         await off.submit(rows(4))
         await off.submit(rows(5))
     main = threading.current_thread().name
     threads = [name for _, name in model.calls]
-    assert threads[1] == main
-    assert [t.startswith("model") for t in threads] == [True, False, True, True, True]
+    assert threads[1] == threads[2] == main
+    assert [t.startswith("model") for t in threads] == [True, False, False, True, True]
+
+
+async def test_fast_model_on_the_loop_still_batches_concurrent_requests() -> None:
+    model = Recorder(pause=0.002)
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = InFlight()
+        batcher = Batcher(model, pool, in_flight=in_flight, inline_below=1.0, max_batch_size=8)
+        await batcher.submit(rows(0))  # learn that the model is fast
+        in_flight.count = 20  # as the data plane counts them
+        results = await asyncio.gather(*(batcher.submit(rows(i)) for i in range(20)))
+    assert [r.predictions.tolist() for r in results] == [[i + 1.0] for i in range(20)]
+    sizes = [size for size, _ in model.calls[1:]]
+    assert sum(sizes) == 20 and max(sizes) <= 8 and len(sizes) <= 4
 
 
 async def test_inline_failure_is_a_model_error() -> None:

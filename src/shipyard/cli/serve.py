@@ -26,13 +26,17 @@ def serve(
     max_instances: Annotated[int, typer.Option(help="Most instances per request.")] = 10_000,
     batch_size: Annotated[int, typer.Option(help="Most rows merged into one model call.")] = 64,
     batch_wait_ms: Annotated[
-        float, typer.Option(help="Linger for fuller batches under concurrent load (0 = never).")
-    ] = 0.0,
+        float,
+        typer.Option(
+            help="Under concurrent load, how long a model call may wait for the requests "
+            "the previous call served (0 = never)."
+        ),
+    ] = 2.0,
     inline_below_ms: Annotated[
         float,
         typer.Option(
-            help="Call a model on the event loop when nothing else is in flight and its calls "
-            "take less than this (0 = always on the worker thread)."
+            help="Models whose calls take less than this run on the event loop (batched); "
+            "slower ones on a worker thread (0 = always on the worker thread)."
         ),
     ] = 5.0,
     no_batching: Annotated[

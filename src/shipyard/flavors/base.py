@@ -24,23 +24,34 @@ if TYPE_CHECKING:
 class Batch:
     """A batch of rows as named columns (numpy arrays of equal length), in model order."""
 
-    __slots__ = ("_columns", "_frame", "_matrices", "names")
+    __slots__ = ("_columns", "_frame", "_matrices", "_rows", "names")
 
     def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
-        self._columns = dict(columns)
+        self._columns: dict[str, np.ndarray] | None = dict(columns)
         self.names = list(self._columns)
         lengths = {len(c) for c in self._columns.values()}
         if len(lengths) > 1:
             raise InvalidInputError(f"Columns of a batch differ in length: {sorted(lengths)}.")
+        self._rows = lengths.pop() if lengths else 0
         self._matrices: dict[Any, np.ndarray] = {}
         self._frame: pd.DataFrame | None = None
 
     @classmethod
     def from_matrix(cls, matrix: np.ndarray, names: Sequence[str]) -> Batch:
-        """A batch whose columns are the columns of a 2-D array."""
-        batch = cls({name: matrix[:, i] for i, name in enumerate(names)})
-        batch._matrices[matrix.dtype] = matrix
+        """A batch whose columns are the columns of a 2-D array (column views made on demand)."""
+        batch = cls.__new__(cls)
+        batch._columns = None  # the serving hot path often never needs them
+        batch.names = list(names)
+        batch._rows = matrix.shape[0]
+        batch._matrices = {matrix.dtype: matrix}
+        batch._frame = None
         return batch
+
+    def _column_map(self) -> dict[str, np.ndarray]:
+        if self._columns is None:
+            matrix = next(iter(self._matrices.values()))
+            self._columns = {name: matrix[:, i] for i, name in enumerate(self.names)}
+        return self._columns
 
     @classmethod
     def from_arrow(cls, table: pa.Table, names: Sequence[str] | None = None) -> Batch:
@@ -63,11 +74,15 @@ class Batch:
         return cls({n: np.concatenate([b.column(n) for b in batches]) for n in names})
 
     def __len__(self) -> int:
-        return len(next(iter(self._columns.values()))) if self._columns else 0
+        return self._rows
+
+    def cached_matrix(self, dtype: Any = np.float64) -> np.ndarray | None:
+        """The ``[rows, columns]`` matrix of ``dtype`` if the batch already holds one."""
+        return self._matrices.get(np.dtype(dtype))
 
     def column(self, name: str) -> np.ndarray:
         """One column as a 1-D array."""
-        return self._columns[name]
+        return self._column_map()[name]
 
     def matrix(self, dtype: Any = np.float64) -> np.ndarray:
         """All columns stacked as a 2-D ``[rows, columns]`` array of ``dtype`` (cached)."""
@@ -75,7 +90,8 @@ class Batch:
         cached = self._matrices.get(key)
         if cached is None:
             try:
-                cached = np.column_stack([np.asarray(c, dtype=key) for c in self._columns.values()])
+                columns = self._column_map().values()
+                cached = np.column_stack([np.asarray(c, dtype=key) for c in columns])
             except (TypeError, ValueError) as exc:
                 raise InvalidInputError(
                     f"The batch cannot be converted to a {key} matrix: {exc}. This model needs "
@@ -96,7 +112,7 @@ class Batch:
             if matrix is not None:
                 self._frame = pd.DataFrame(matrix, columns=columns, copy=False)
             else:
-                self._frame = pd.DataFrame(self._columns, columns=columns, copy=False)
+                self._frame = pd.DataFrame(self._column_map(), columns=columns, copy=False)
         return self._frame
 
 

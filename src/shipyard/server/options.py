@@ -30,8 +30,8 @@ class ServeOptions:
         batching: Micro-batching on.
         max_batch_size: Most rows merged into one model call.
         max_wait_ms: Linger for a fuller batch while traffic is concurrent (0 = never).
-        inline_below_ms: Call a model on the event loop when no other request is in flight and
-            its calls take less than this (0 = always on the worker thread).
+        inline_below_ms: Models whose calls take less than this run on the event loop
+            (batched); slower ones on a worker thread (0 = always on the worker thread).
         poll_interval: Seconds between checks for new production versions.
         model_batch_size: Model -> its own max batch size (1 turns batching off for it).
         cache: Endpoint -> response cache entries (off for endpoints not listed).
@@ -48,7 +48,7 @@ class ServeOptions:
     max_instances: int = 10_000
     batching: bool = True
     max_batch_size: int = 64
-    max_wait_ms: float = 0.0
+    max_wait_ms: float = 2.0
     inline_below_ms: float = 5.0
     poll_interval: float = 0.5
     model_batch_size: dict[str, int] = field(default_factory=dict)

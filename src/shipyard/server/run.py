@@ -11,6 +11,7 @@ import copy
 import os
 import shutil
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,6 +86,10 @@ def serve(
     os.environ["SHIPYARD_DATABASE_URL"] = settings.database_url
     os.environ["SHIPYARD_ARTIFACT_URI"] = settings.artifact_uri
 
+    # The event loop shares the GIL with the log writer (and slow models' threads). With the
+    # default 5 ms switch interval a waiting loop stalls for whole slices, which showed up as
+    # tail latency and lost throughput; 0.5 ms keeps the loop responsive.
+    sys.setswitchinterval(0.0005)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
@@ -101,6 +106,7 @@ def serve(
         factory=True,
         workers=options.workers,
         access_log=False,  # per-request access lines cost more than the rest of the request
+        proxy_headers=False,  # nothing here uses client addresses; the check costs per request
         log_config=log_config,
         timeout_graceful_shutdown=30,
         lifespan="on",

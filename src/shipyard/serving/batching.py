@@ -2,10 +2,12 @@
 
 An idle batcher runs a request at once (no waiting for company, so a lone client pays nothing);
 requests that arrive while a call is running queue up and go together in the next call, up to
-``max_batch_size`` rows. ``max_wait`` optionally lingers a little for a fuller batch, but only
-while traffic is concurrent. Model calls run on a worker thread so the event loop stays free —
-except a fast model's call made while no other request is in flight, which runs inline: there
-is nothing to keep free, and the thread hop would be most of the overhead.
+``max_batch_size`` rows. While traffic is concurrent (the last call was shared), a call lingers
+up to ``max_wait`` for as many requests as the last one served. A slow model's calls run on a
+worker thread so the event loop stays free. A fast model's calls (below ``inline_below``) run
+on the event loop itself: a thread would fight the loop for the GIL, so requests would be parsed
+more slowly and batches would stay small; on the loop, the requests that arrive during one call
+all join the next. A fast call for a request alone in flight runs at once, with no task switch.
 """
 
 from __future__ import annotations
@@ -61,12 +63,12 @@ class Batcher:
         run: The model call (see ``Runner``).
         executor: Where model calls run (one thread is enough: calls are serialised).
         max_batch_size: Most rows merged into one call (a larger single request runs alone).
-        max_wait: Seconds to linger for more requests when the last call was shared; 0 = never.
+        max_wait: Seconds a call may linger for company when the last call was shared; 0 = never.
         on_batch: Called with (rows, requests) after each model call, for metrics.
         on_depth: Called with the number of waiting requests whenever it changes.
-        in_flight: The server's in-flight counter; with ``inline_below`` it enables inline calls.
-        inline_below: Run a call inline when alone and recent calls took less than this many
-            seconds (0 = always use the worker thread).
+        in_flight: The server's in-flight counter (lets a lone request skip the queue).
+        inline_below: Calls of a model whose recent calls took less than this many seconds run
+            on the event loop (0 = always on the worker thread).
     """
 
     def __init__(
@@ -89,7 +91,9 @@ class Batcher:
         self._on_depth = on_depth
         self._queue: list[_Pending] = []
         self._busy = False
-        self._last_shared = False
+        self._last_size = 0  # requests served by the last model call
+        self._enough: asyncio.Future[None] | None = None  # resolved when a lingering call is full
+        self._enough_at = 0
         self._drainer: asyncio.Task[None] | None = None
         self._in_flight = in_flight
         self._inline_below = inline_below
@@ -112,20 +116,23 @@ class Batcher:
         loop = asyncio.get_running_loop()
         pending = _Pending(batch, want_probabilities, loop.create_future())
         self._queue.append(pending)
-        if self._on_depth is not None:
-            self._on_depth(len(self._queue))
+        if self._enough is not None and len(self._queue) >= self._enough_at:
+            _resolve(self._enough)
         if not self._busy:
             self._busy = True
             self._drainer = loop.create_task(self._drain())  # kept: tasks are weakly held
         return await pending.future
 
+    def _is_fast(self) -> bool:
+        return self._call_seconds is not None and self._call_seconds < self._inline_below
+
     def _may_run_inline(self) -> bool:
         return (
             not self._busy
+            and self._last_size <= 1
             and self._in_flight is not None
             and self._in_flight.is_alone()
-            and self._call_seconds is not None
-            and self._call_seconds < self._inline_below
+            and self._is_fast()
         )
 
     def _run_inline(self, batch: Batch, want_probabilities: bool) -> Outputs:
@@ -153,18 +160,43 @@ class Batcher:
         loop = asyncio.get_running_loop()
         try:
             while self._queue:
-                if self.max_wait > 0 and self._last_shared:
-                    await self._linger()
+                if self.max_wait > 0 and self._last_size > 1:
+                    await self._linger(loop, self._last_size)
+                elif self._is_fast():
+                    await self._gather_arrivals()
                 group = self._take()
-                self._last_shared = len(group) > 1
+                self._last_size = len(group)
                 await self._call(loop, group)
         finally:
             self._busy = False
 
-    async def _linger(self) -> None:
-        deadline = time.monotonic() + self.max_wait
-        while self._rows_queued() < self.max_batch_size and time.monotonic() < deadline:
-            await asyncio.sleep(0.0005)
+    async def _gather_arrivals(self) -> None:
+        """Yield to the loop while that brings more requests (free when none are coming)."""
+        while self._rows_queued() < self.max_batch_size:
+            queued = len(self._queue)
+            await asyncio.sleep(0)
+            if len(self._queue) == queued:
+                return
+
+    async def _linger(self, loop: asyncio.AbstractEventLoop, expected: int) -> None:
+        """Wait up to ``max_wait`` for as many requests as the last call served.
+
+        Under steady concurrent load the clients answered by the last call come back together;
+        waiting for them turns one-row calls into full batches. When the load stops, this costs
+        one ``max_wait`` once: the next call serves one request, and lone requests then go
+        straight through again.
+        """
+        self._enough_at = min(expected, self.max_batch_size)
+        if len(self._queue) >= self._enough_at:
+            return
+        enough: asyncio.Future[None] = loop.create_future()
+        self._enough = enough
+        timer = loop.call_later(self.max_wait, _resolve, enough)
+        try:
+            await enough
+        finally:
+            timer.cancel()
+            self._enough = None
 
     def _rows_queued(self) -> int:
         return sum(len(p.batch) for p in self._queue)
@@ -193,7 +225,10 @@ class Batcher:
         merged = group[0].batch if len(group) == 1 else Batch.concat([p.batch for p in group])
         started = time.perf_counter()
         try:
-            outputs = await loop.run_in_executor(self._executor, self._run, merged, want)
+            if self._is_fast():
+                outputs = self._run(merged, want)  # on the loop: see the module docstring
+            else:
+                outputs = await loop.run_in_executor(self._executor, self._run, merged, want)
             _check_rows(outputs, len(merged))
             self._observe(time.perf_counter() - started)
         except Exception as exc:  # reported per request, never lost
@@ -238,6 +273,11 @@ def _settle_error(pending: _Pending, exc: Exception) -> None:
         error = _model_error(exc)
         error.__cause__ = exc
         pending.future.set_exception(error)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _model_error(exc: Exception) -> ModelError:

@@ -7,8 +7,9 @@ request path does no I/O but the model call. Errors are ``ShipyardError``s the a
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,7 @@ class DataPlane:
         self.metrics = metrics
         self.log_sink = log_sink
         self.caches = caches or {}
+        self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
 
     # -- REST v1 --------------------------------------------------------------------------
 
@@ -229,8 +231,15 @@ class DataPlane:
         labels: tuple[str, str, str, str],
     ) -> None:
         latency = time.perf_counter() - started
-        self.metrics.requests.labels(*labels, "200").inc()
-        self.metrics.latency.labels(*labels[:3]).observe(latency)
+        children = self._children.get(labels)
+        if children is None:  # label lookups cost more than the updates: keep the children
+            children = (
+                self.metrics.requests.labels(*labels, "200"),
+                self.metrics.latency.labels(*labels[:3]),
+            )
+            self._children[labels] = children
+        children[0].inc()
+        children[1].observe(latency)
         if self.log_sink is None:
             return
         served = answer.served
@@ -241,7 +250,7 @@ class DataPlane:
                 endpoint=answer.endpoint,
                 model=served.model,
                 version=served.version,
-                inputs={n: batch.column(n) for n in batch.names},
+                inputs=BatchColumns(batch),
                 predictions=answer.outputs.predictions,
                 probabilities=answer.outputs.probabilities,
                 latency_ms=latency * 1000.0,
@@ -324,5 +333,28 @@ def _prediction_type(served: ServedVersion) -> str:
     return "FP64"
 
 
+class BatchColumns(Mapping[str, np.ndarray]):
+    """A batch's columns as a mapping, made only when read (by the log writer, off the loop)."""
+
+    __slots__ = ("_batch",)
+
+    def __init__(self, batch: Batch) -> None:
+        self._batch = batch
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._batch.column(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._batch.names)
+
+    def __len__(self) -> int:
+        return len(self._batch.names)
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """All columns as one float matrix, when the batch holds one (the log's fast path)."""
+        return self._batch.cached_matrix()
+
+
 def _new_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()

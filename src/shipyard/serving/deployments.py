@@ -38,7 +38,7 @@ class BatchingOptions:
 
     enabled: bool = True
     max_batch_size: int = 64
-    max_wait: float = 0.0
+    max_wait: float = 0.002
     inline_below: float = 0.005
 
 

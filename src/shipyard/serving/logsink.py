@@ -63,7 +63,7 @@ class PredictionRecord:
     endpoint: str
     model: str
     version: int
-    inputs: Mapping[str, np.ndarray]
+    inputs: Mapping[str, np.ndarray]  # may offer ``.matrix`` ([rows, features] floats)
     predictions: np.ndarray
     probabilities: np.ndarray | None
     latency_ms: float
@@ -380,9 +380,14 @@ def _check(record: PredictionRecord) -> _Entry:
     rows = len(predictions)
     if rows == 0:
         raise ValueError("a record needs at least one instance")
-    for feature, column in record.inputs.items():
-        if not isinstance(column, np.ndarray) or column.ndim == 0 or len(column) != rows:
-            raise ValueError(f"input {feature!r} is not an array of {rows} rows")
+    matrix = _input_matrix(record)
+    if matrix is not None:
+        if matrix.ndim != 2 or matrix.shape != (rows, len(record.inputs)):
+            raise ValueError(f"the input matrix is not [{rows}, {len(record.inputs)}]")
+    else:
+        for feature, column in record.inputs.items():
+            if not isinstance(column, np.ndarray) or column.ndim == 0 or len(column) != rows:
+                raise ValueError(f"input {feature!r} is not an array of {rows} rows")
     probabilities = record.probabilities
     if probabilities is not None and (
         not isinstance(probabilities, np.ndarray)
@@ -421,9 +426,23 @@ def _table(entries: list[_Entry]) -> pa.Table:
         "probabilities": _lists([r.probabilities for r in records], counts, pa.float64()),
         "metadata": per_record([entry.metadata for entry in entries], pa.string()),
     }
-    for feature in records[0].inputs:
-        columns[f"input.{feature}"] = _column([r.inputs[feature] for r in records])
+    matrices = [_input_matrix(r) for r in records]
+    if all(m is not None for m in matrices):
+        # Inputs that arrived as one float matrix per request: stack once, slice per feature,
+        # instead of one small array per record and feature.
+        stacked = np.vstack(matrices)  # type: ignore[arg-type]
+        for i, feature in enumerate(records[0].inputs):
+            columns[f"input.{feature}"] = pa.array(stacked[:, i])
+    else:
+        for feature in records[0].inputs:
+            columns[f"input.{feature}"] = _column([r.inputs[feature] for r in records])
     return pa.table(columns)
+
+
+def _input_matrix(record: PredictionRecord) -> np.ndarray | None:
+    """The inputs as one ``[rows, features]`` float matrix, if the mapping offers one."""
+    matrix = getattr(record.inputs, "matrix", None)
+    return matrix if isinstance(matrix, np.ndarray) and matrix.dtype.kind == "f" else None
 
 
 def _column(parts: list[np.ndarray]) -> pa.Array:
