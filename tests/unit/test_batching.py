@@ -12,7 +12,7 @@ import pytest
 
 from shipyard.core.errors import ModelError
 from shipyard.flavors import Batch
-from shipyard.serving.batching import Batcher, InFlight, Outputs
+from shipyard.serving.batching import Batcher, Outputs
 
 pytestmark = pytest.mark.anyio
 
@@ -76,42 +76,52 @@ async def test_a_failing_request_fails_alone() -> None:
 
 async def test_fast_models_run_on_the_loop_and_slow_ones_on_the_thread() -> None:
     model = Recorder()
-    in_flight = InFlight()
     with ThreadPoolExecutor(1, thread_name_prefix="model") as pool:
-        batcher = Batcher(model, pool, in_flight=in_flight, inline_below=1.0)
-        in_flight.count = 1
-        await batcher.submit(rows(1))  # no timing known yet: the thread
-        await batcher.submit(rows(2))  # alone and fast: inline
-        in_flight.count = 2
-        await batcher.submit(rows(3))  # others in flight: queued, then called on the loop
-        off = Batcher(model, pool, in_flight=in_flight, inline_below=0.0)
-        in_flight.count = 1
-        await off.submit(rows(4))
-        await off.submit(rows(5))
+        fast = Batcher(model, pool, inline_below=1.0)
+        await fast.submit(rows(1))  # no timing known yet: the thread
+        await fast.submit(rows(2))  # known to be fast: on the loop
+        slow = Batcher(model, pool, inline_below=0.0)
+        await slow.submit(rows(3))
+        await slow.submit(rows(4))
     main = threading.current_thread().name
-    threads = [name for _, name in model.calls]
-    assert threads[1] == threads[2] == main
-    assert [t.startswith("model") for t in threads] == [True, False, False, True, True]
+    assert [name == main for _, name in model.calls] == [False, True, False, False]
 
 
-async def test_fast_model_on_the_loop_still_batches_concurrent_requests() -> None:
-    model = Recorder(pause=0.002)
+async def test_concurrent_requests_batch_whether_on_the_loop_or_not() -> None:
+    """A run of concurrent requests after a quiet period still forms batches (no lock-in)."""
+    for inline_below in (1.0, 0.0):
+        model = Recorder(pause=0.002)
+        with ThreadPoolExecutor(1) as pool:
+            batcher = Batcher(model, pool, inline_below=inline_below, max_batch_size=8)
+            for i in range(3):  # a lone client first: one-row calls
+                await batcher.submit(rows(i))
+            results = await asyncio.gather(*(batcher.submit(rows(i)) for i in range(20)))
+        assert [r.predictions.tolist() for r in results] == [[i + 1.0] for i in range(20)]
+        sizes = [size for size, _ in model.calls[3:]]
+        assert sum(sizes) == 20 and max(sizes) <= 8 and len(sizes) <= 4, (inline_below, sizes)
+
+
+async def test_a_call_lingers_for_the_company_the_last_call_had() -> None:
+    model = Recorder(pause=0.001)
     with ThreadPoolExecutor(1) as pool:
-        in_flight = InFlight()
-        batcher = Batcher(model, pool, in_flight=in_flight, inline_below=1.0, max_batch_size=8)
-        await batcher.submit(rows(0))  # learn that the model is fast
-        in_flight.count = 20  # as the data plane counts them
-        results = await asyncio.gather(*(batcher.submit(rows(i)) for i in range(20)))
-    assert [r.predictions.tolist() for r in results] == [[i + 1.0] for i in range(20)]
-    sizes = [size for size, _ in model.calls[1:]]
-    assert sum(sizes) == 20 and max(sizes) <= 8 and len(sizes) <= 4
+        batcher = Batcher(model, pool, max_wait=0.5, max_batch_size=16)
+        await asyncio.gather(*(batcher.submit(rows(i)) for i in range(4)))  # last call: 4
+        loop = asyncio.get_running_loop()
+
+        async def later(i: int, delay: float) -> Outputs:
+            await asyncio.sleep(delay)
+            return await batcher.submit(rows(i))
+
+        started = loop.time()
+        await asyncio.gather(*(later(i, 0.01 * i) for i in range(4)))  # they trickle in
+        waited = loop.time() - started
+    assert model.calls[-1][0] == 4  # one call for the four stragglers
+    assert waited < 0.4  # it stopped waiting as soon as the fourth arrived
 
 
 async def test_inline_failure_is_a_model_error() -> None:
-    in_flight = InFlight()
-    in_flight.count = 1
     with ThreadPoolExecutor(1) as pool:
-        batcher = Batcher(Recorder(), pool, in_flight=in_flight, inline_below=1.0)
+        batcher = Batcher(Recorder(), pool, inline_below=1.0)
         await batcher.submit(rows(1))
         with pytest.raises(ModelError, match="ValueError"):
             await batcher.submit(rows(-1))

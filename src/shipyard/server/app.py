@@ -37,7 +37,6 @@ from shipyard.registry import Registry
 from shipyard.registry.access import KeyAuthenticator
 from shipyard.server.limits import BodyLimit
 from shipyard.server.options import ServeOptions
-from shipyard.serving.batching import InFlight
 from shipyard.serving.caching import ResponseCache
 from shipyard.serving.dataplane import DataPlane
 from shipyard.serving.deployments import BatchingOptions, ModelPool, PoolOptions
@@ -77,7 +76,6 @@ class ServerState:
             name: replace(batching, max_batch_size=size, enabled=batching.enabled and size > 1)
             for name, size in options.model_batch_size.items()
         }
-        self.in_flight = InFlight()
         self.pool = ModelPool(
             self.registry,
             self.executor,
@@ -85,7 +83,6 @@ class ServerState:
             PoolOptions(
                 batching=batching, per_model=per_model, max_instances=options.max_instances
             ),
-            in_flight=self.in_flight,
         )
         logs = settings.home / "logs"
         self.log_sink = (
@@ -107,7 +104,6 @@ class ServerState:
             self.metrics,
             self.log_sink,
             caches,
-            in_flight=self.in_flight,
         )
         self.feedback = FeedbackStore(logs, self.worker_id)
         self.started = False

@@ -1,13 +1,13 @@
 """Adaptive micro-batching: concurrent requests to one loaded version share one ``predict`` call.
 
-An idle batcher runs a request at once (no waiting for company, so a lone client pays nothing);
+An idle batcher calls the model at once (no waiting for company, so a lone client pays nothing);
 requests that arrive while a call is running queue up and go together in the next call, up to
 ``max_batch_size`` rows. While traffic is concurrent (the last call was shared), a call lingers
 up to ``max_wait`` for as many requests as the last one served. A slow model's calls run on a
 worker thread so the event loop stays free. A fast model's calls (below ``inline_below``) run
 on the event loop itself: a thread would fight the loop for the GIL, so requests would be parsed
 more slowly and batches would stay small; on the loop, the requests that arrive during one call
-all join the next. A fast call for a request alone in flight runs at once, with no task switch.
+all join the next.
 """
 
 from __future__ import annotations
@@ -36,19 +36,6 @@ Runner = Callable[[Batch, bool], Outputs]
 """Calls the model: ``(batch, want_probabilities) -> Outputs``; runs on a worker thread."""
 
 
-class InFlight:
-    """Requests in flight in one server instance (touched only on its event loop)."""
-
-    __slots__ = ("count",)
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def is_alone(self) -> bool:
-        """True if the current request is the only one in flight."""
-        return self.count <= 1
-
-
 @dataclass(slots=True)
 class _Pending:
     batch: Batch
@@ -66,7 +53,6 @@ class Batcher:
         max_wait: Seconds a call may linger for company when the last call was shared; 0 = never.
         on_batch: Called with (rows, requests) after each model call, for metrics.
         on_depth: Called with the number of waiting requests whenever it changes.
-        in_flight: The server's in-flight counter (lets a lone request skip the queue).
         inline_below: Calls of a model whose recent calls took less than this many seconds run
             on the event loop (0 = always on the worker thread).
     """
@@ -80,7 +66,6 @@ class Batcher:
         max_wait: float = 0.0,
         on_batch: Callable[[int, int], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
-        in_flight: InFlight | None = None,
         inline_below: float = 0.0,
     ) -> None:
         self._run = run
@@ -95,7 +80,6 @@ class Batcher:
         self._enough: asyncio.Future[None] | None = None  # resolved when a lingering call is full
         self._enough_at = 0
         self._drainer: asyncio.Task[None] | None = None
-        self._in_flight = in_flight
         self._inline_below = inline_below
         self._call_seconds: float | None = None  # moving average of model calls
 
@@ -111,8 +95,6 @@ class Batcher:
             ModelError: the model raised for this request's rows.
             ShipyardError: a user-facing error the predictor raised (e.g. no probabilities).
         """
-        if self._may_run_inline():
-            return self._run_inline(batch, want_probabilities)
         loop = asyncio.get_running_loop()
         pending = _Pending(batch, want_probabilities, loop.create_future())
         self._queue.append(pending)
@@ -125,32 +107,6 @@ class Batcher:
 
     def _is_fast(self) -> bool:
         return self._call_seconds is not None and self._call_seconds < self._inline_below
-
-    def _may_run_inline(self) -> bool:
-        return (
-            not self._busy
-            and self._last_size <= 1
-            and self._in_flight is not None
-            and self._in_flight.is_alone()
-            and self._is_fast()
-        )
-
-    def _run_inline(self, batch: Batch, want_probabilities: bool) -> Outputs:
-        self._busy = True
-        started = time.perf_counter()
-        try:
-            outputs = self._run(batch, want_probabilities)
-            _check_rows(outputs, len(batch))
-        except ShipyardError:
-            raise
-        except Exception as exc:
-            raise _model_error(exc) from exc
-        finally:
-            self._busy = False
-            self._observe(time.perf_counter() - started)
-        if self._on_batch is not None:
-            self._on_batch(len(batch), 1)
-        return outputs if want_probabilities else Outputs(outputs.predictions, None)
 
     def _observe(self, seconds: float) -> None:
         previous = self._call_seconds

@@ -24,7 +24,7 @@ from shipyard.core.errors import (
 from shipyard.core.types import DType
 from shipyard.flavors import Batch
 from shipyard.serving import oip
-from shipyard.serving.batching import InFlight, Outputs
+from shipyard.serving.batching import Outputs
 from shipyard.serving.caching import ResponseCache
 from shipyard.serving.deployments import ModelPool, ServedVersion
 from shipyard.serving.logsink import PredictionLogSink, PredictionRecord
@@ -66,9 +66,7 @@ class DataPlane:
         metrics: ServingMetrics,
         log_sink: PredictionLogSink | None,
         caches: dict[str, ResponseCache] | None = None,
-        in_flight: InFlight | None = None,
     ) -> None:
-        self.in_flight = in_flight or InFlight()
         self.pool = pool
         self.router = router
         self.metrics = metrics
@@ -79,14 +77,6 @@ class DataPlane:
     # -- REST v1 --------------------------------------------------------------------------
 
     async def predict(self, endpoint: str, body: Any, *, version: int | None = None) -> Answer:
-        """Answer a v1 ``predict`` body (see ``_predict``), counted as in flight."""
-        self.in_flight.count += 1
-        try:
-            return await self._predict(endpoint, body, version=version)
-        finally:
-            self.in_flight.count -= 1
-
-    async def _predict(self, endpoint: str, body: Any, *, version: int | None = None) -> Answer:
         """Answer a v1 ``predict`` body for ``endpoint`` (or a pinned ``version`` of a model).
 
         Raises:
@@ -125,15 +115,6 @@ class DataPlane:
         self, name: str, version: str | None, request: oip.InferenceRequest
     ) -> tuple[Answer, list[oip.Tensor]]:
         """Answer an OIP v2 inference request; returns the answer and its output tensors."""
-        self.in_flight.count += 1
-        try:
-            return await self._infer(name, version, request)
-        finally:
-            self.in_flight.count -= 1
-
-    async def _infer(
-        self, name: str, version: str | None, request: oip.InferenceRequest
-    ) -> tuple[Answer, list[oip.Tensor]]:
         started = time.perf_counter()
         arrived = time.time()
         served = await self._resolve_v2(name, version)

@@ -25,7 +25,7 @@ from shipyard.core.errors import ModelNotFoundError, NotReadyError, ShipyardErro
 from shipyard.core.types import ModelVersion, Status
 from shipyard.flavors import Batch, Predictor
 from shipyard.registry import Registry
-from shipyard.serving.batching import Batcher, InFlight, Outputs
+from shipyard.serving.batching import Batcher, Outputs
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.schema import DEFAULT_MAX_INSTANCES, InputSchema
 
@@ -109,10 +109,8 @@ class ModelPool:
         executor: Executor,
         metrics: ServingMetrics,
         options: PoolOptions | None = None,
-        in_flight: InFlight | None = None,
     ) -> None:
         self._registry = registry
-        self._in_flight = in_flight
         self._executor = executor
         self._metrics = metrics
         self.options = options or PoolOptions()
@@ -263,7 +261,6 @@ class ModelPool:
             max_wait=options.max_wait if options.enabled else 0.0,
             on_batch=on_batch,
             on_depth=depth_metric.set,
-            in_flight=self._in_flight,
             inline_below=options.inline_below,
         )
         seconds = time.perf_counter() - started
