@@ -191,6 +191,31 @@ def test_tampered_artifact_and_broken_audit_exit_nonzero(
     assert done.returncode == 1 and "Audit entry 2 was edited" in " ".join(done.stderr.split())
 
 
+def test_offline_scoring_validates_like_the_server(
+    env: dict[str, str], model_dir: Path, tmp_path: Path
+) -> None:
+    """`shipyard predict` checks each chunk with the data plane's compiled schema."""
+    cli(env, "init")
+    sample = str(model_dir / "sample.csv")
+    cli(
+        env,
+        "register",
+        "m",
+        str(model_dir / "model.skops"),
+        "--sample-data",
+        sample,
+        "--target",
+        "target",
+    )
+    rows = (model_dir / "to_score.csv").read_text().splitlines()
+    header, first = rows[0], rows[1].split(",")
+    first[2] = ""  # a missing 'mean perimeter', which the sample never had
+    holed = tmp_path / "holed.csv"
+    holed.write_text("\n".join([header, ",".join(first), *rows[2:5]]) + "\n")
+    done = cli(env, "predict", "m:1", "--input", str(holed), ok=False)
+    assert_clean_error(done, "Rows 1-4 of holed.csv", "'mean perimeter'", "NaN")
+
+
 def test_db_upgrade_and_current(env: dict[str, str]) -> None:
     first = json.loads(cli(env, "db", "upgrade", "--json").stdout)
     assert first["before"] is None

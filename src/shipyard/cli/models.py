@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,6 +14,12 @@ from shipyard.cli.context import open_local_registry, open_registry
 from shipyard.cli.options import key_values, metrics, timestamp
 from shipyard.core.types import ModelVersion
 from shipyard.registry.refs import parse_ref
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shipyard.flavors import Batch
+    from shipyard.registry.service import LoadedVersion
 
 models_app = typer.Typer(
     help="List and inspect registered models (through the server at SHIPYARD_URL when set).",
@@ -286,9 +292,10 @@ def predict(
 
     with open_local_registry() as registry:
         loaded = registry.load(ref)
+    to_batch = _validated_batches(loaded)
     total = count_rows(input_file)
     if output_file is None:
-        summary = score_file(loaded, input_file, sys.stdout.buffer)
+        summary = score_file(loaded, input_file, sys.stdout.buffer, to_batch=to_batch)
         return
     with Progress(
         TextColumn("[bold]scoring"),
@@ -300,11 +307,36 @@ def predict(
     ) as progress:
         task = progress.add_task("score", total=total)
         summary = score_file(
-            loaded, input_file, output_file, progress=lambda n: progress.advance(task, n)
+            loaded,
+            input_file,
+            output_file,
+            progress=lambda n: progress.advance(task, n),
+            to_batch=to_batch,
         )
     output.err_console.print(
         f"Scored {summary.rows} rows with {summary.model}:{summary.version} → {summary.output}"
     )
+
+
+def _validated_batches(loaded: LoadedVersion) -> Callable[[Any, list[str]], Batch] | None:
+    """Chunks validated by the serving data plane's schema, as a request would be.
+
+    None (plain conversion) for a version without a signature: nothing to validate against.
+    """
+    from shipyard.flavors import Batch
+    from shipyard.registry.scoring import CHUNK_ROWS
+    from shipyard.serving.schema import InputSchema
+
+    signature = loaded.version.signature
+    if signature is None or not signature.inputs:
+        return None
+    schema = InputSchema.for_version(signature, loaded.predictor, max_instances=CHUNK_ROWS)
+
+    def to_batch(table: Any, names: list[str]) -> Batch:
+        raw = Batch.from_arrow(table, schema.names)
+        return schema.batch_from_columns({n: raw.column(n) for n in schema.names})
+
+    return to_batch
 
 
 def promote(

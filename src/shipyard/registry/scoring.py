@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from shipyard.core.errors import DataFileError, ShipyardError
+from shipyard.core.errors import DataFileError, InvalidInputError, ShipyardError
 from shipyard.core.types import DType, Signature
 from shipyard.flavors import Batch
 from shipyard.registry.datafiles import TableWriter, iter_batches
@@ -41,8 +41,12 @@ def score_file(
     *,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    to_batch: Callable[[pa.Table, list[str]], Batch] | None = None,
 ) -> ScoringSummary:
     """Score every row of ``input_path`` into ``output`` (a path, or a binary stream for CSV).
+
+    ``to_batch`` turns each chunk into the model's batch; the CLI passes the serving data
+    plane's compiled validation, so a file is checked exactly as a request would be.
 
     Raises:
         DataFileError: unreadable or empty input, missing columns, or rows the model rejects
@@ -58,7 +62,12 @@ def score_file(
             columns = names or chunk.schema.names
             _check_columns(loaded, input_path, chunk.schema.names, columns)
             table = pa.Table.from_batches([chunk])
-            batch = Batch.from_arrow(table, columns)
+            try:
+                batch = (to_batch or Batch.from_arrow)(table, columns)
+            except InvalidInputError as exc:
+                raise DataFileError(
+                    f"Rows {total + 1}-{total + chunk.num_rows} of {input_path.name}: {exc.message}"
+                ) from None
             try:
                 scored = _append_outputs(chunk, predictor.predict(batch), predictor, batch)
             except ShipyardError:

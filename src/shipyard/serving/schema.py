@@ -235,7 +235,7 @@ class InputSchema:
             matrix = matrix.reshape(-1, 1)
         if matrix.ndim != 2 or matrix.shape[1] != width:
             raise InvalidInputError(
-                f"Input tensor {tensor!r} has shape {list(matrix.shape)}; send one tensor of "
+                f"Input {tensor!r} has shape {list(matrix.shape)}; send one tensor of "
                 f"shape [rows, {width}] in signature order, or one tensor per feature named "
                 f"after it ({_quote_list(self.names, limit=6)})."
             )
@@ -245,7 +245,7 @@ class InputSchema:
             if not self._any_nullable and not np.isfinite(values).all():
                 row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
                 raise InvalidInputError(
-                    f"Input tensor {tensor!r} row {row} holds NaN or infinity; this model "
+                    f"Input {tensor!r} row {row} holds NaN or infinity; this model "
                     "allows only finite numbers."
                 )
             return Batch.from_matrix(values, self.names)
@@ -257,7 +257,7 @@ class InputSchema:
         extra = [n for n in columns if n not in self._index]
         if missing or extra:
             raise InvalidInputError(
-                "Input tensors do not match the model's features"
+                "Inputs do not match the model's features"
                 + (f"; missing {_quote_list(missing, limit=8)}" if missing else "")
                 + (f"; unexpected {_quote_list(extra, limit=8)}" if extra else "")
                 + ". Send one tensor per feature named after it, or a single 2-D tensor "
@@ -271,7 +271,7 @@ class InputSchema:
                 array = array[:, 0]
             if array.ndim != 1:
                 raise InvalidInputError(
-                    f"Input tensor {feature.name!r} has shape {list(array.shape)}; a per-feature "
+                    f"Input {feature.name!r} has shape {list(array.shape)}; a per-feature "
                     "tensor must be [rows] or [rows, 1]."
                 )
             if rows is None:
@@ -279,7 +279,7 @@ class InputSchema:
                 self._check_count(rows)
             elif len(array) != rows:
                 raise InvalidInputError(
-                    f"Input tensor {feature.name!r} has {len(array)} rows, others have {rows}."
+                    f"Input {feature.name!r} has {len(array)} rows, others have {rows}."
                 )
             out[feature.name] = _tensor_column(feature, array)
         return Batch(out)
@@ -292,31 +292,31 @@ def _tensor_column(feature: Feature, array: np.ndarray) -> np.ndarray:
         finite = np.isfinite(values)
         if not finite.all() and not (feature.nullable and not np.isinf(values).any()):
             raise InvalidInputError(
-                f"Input tensor {feature.name!r} holds NaN or infinity at row "
+                f"Input {feature.name!r} holds NaN or infinity at row "
                 f"{int(np.flatnonzero(~finite)[0])}; this feature allows only finite numbers."
             )
         return values if feature.dtype == DType.DOUBLE or not finite.all() else array
     if feature.dtype == DType.BOOLEAN:
         if kind != "b":
-            raise InvalidInputError(f"Input tensor {feature.name!r} must be BOOL.")
+            raise InvalidInputError(f"Input {feature.name!r} must be BOOL.")
         return array
     if kind not in "OSU":
         raise InvalidInputError(
-            f"Input tensor {feature.name!r} must be BYTES ({_TYPE_WORDS[feature.dtype]})."
+            f"Input {feature.name!r} must be BYTES ({_TYPE_WORDS[feature.dtype]})."
         )
     decoded = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in array.tolist()]
     if feature.dtype == DType.DATETIME:
         try:
             return np.array(decoded, dtype="datetime64[us]")
         except ValueError as exc:
-            raise InvalidInputError(f"Input tensor {feature.name!r}: {exc}.") from None
+            raise InvalidInputError(f"Input {feature.name!r}: {exc}.") from None
     return np.array(decoded, dtype=object)
 
 
 def _as_float(array: np.ndarray, name: str) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise InvalidInputError(
-            f"Input tensor {name!r} has datatype {array.dtype}; this model needs numbers "
+            f"Input {name!r} has datatype {array.dtype}; this model needs numbers "
             "(FP32, FP64 or an integer type)."
         )
     return array.astype(np.float64, copy=False)
