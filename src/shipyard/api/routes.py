@@ -18,7 +18,7 @@ from shipyard.core.access import Permission
 from shipyard.core.errors import PermissionDeniedError
 from shipyard.core.types import ApiKey, Role, Status
 from shipyard.registry import Registry
-from shipyard.registry.access import KeyAuthenticator
+from shipyard.registry.access import KeyAuthenticator, bearer_token
 
 
 class Caller(BaseModel):
@@ -40,11 +40,7 @@ def require(permission: Permission) -> Callable[[Request], Caller]:
         auth: KeyAuthenticator | None = request.app.state.auth
         if auth is None:
             return Caller(key_id=None, role=None)
-        header = request.headers.get("authorization") or ""
-        scheme, _, token = header.partition(" ")
-        key: ApiKey = auth.authorize(
-            token.strip() if scheme.lower() == "bearer" else None, permission
-        )
+        key: ApiKey = auth.authorize(bearer_token(request.headers.get("authorization")), permission)
         return Caller(key_id=key.id, role=key.role)
 
     return dependency

@@ -24,6 +24,14 @@ MISSING_KEY = (
 BAD_KEY = "The API key is unknown, revoked or expired. Ask an admin for a valid key."
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, if that is what it is."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 class KeyAuthenticator:
     """Resolves ``Authorization`` secrets to API keys and checks their role.
 

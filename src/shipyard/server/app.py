@@ -41,7 +41,13 @@ from shipyard.serving.caching import ResponseCache
 from shipyard.serving.dataplane import DataPlane
 from shipyard.serving.deployments import BatchingOptions, ModelPool, PoolOptions
 from shipyard.serving.feedback import FeedbackStore
-from shipyard.serving.http import DataPlaneHTTP, data_plane_app, json_response
+from shipyard.serving.http import (
+    DataPlaneHTTP,
+    data_plane_app,
+    internal_error,
+    json_response,
+    route_error,
+)
 from shipyard.serving.logsink import PredictionLogSink
 from shipyard.serving.metrics import ServingMetrics
 from shipyard.serving.routing import ProductionRouter
@@ -259,21 +265,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        message = (
-            f"No route {request.method} {request.url.path}; see /docs for the API."
-            if exc.status_code in codes
-            else str(exc.detail)
-        )
-        code = codes.get(exc.status_code, "http_error")
-        return json_response({"error": {"code": code, "message": message}}, exc.status_code)
+        if exc.status_code in (404, 405):
+            return route_error(request.method, request.url.path, exc.status_code)
+        body = {"error": {"code": "http_error", "message": str(exc.detail)}}
+        return json_response(body, exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        request_id = uuid.uuid4().hex
-        log.error("Unexpected error on %s (%s)", request.url.path, request_id, exc_info=exc)
-        message = f"Internal error; quote request id {request_id} when reporting it."
-        return json_response(
-            {"error": {"code": "internal_error", "message": message, "request_id": request_id}},
-            500,
-        )
+        return internal_error(request.url.path, exc)

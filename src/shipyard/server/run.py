@@ -13,6 +13,7 @@ import shutil
 import socket
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from shipyard.core.errors import ConfigurationError, MissingExtraError
@@ -80,7 +81,7 @@ def serve(
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ[MULTIPROC_ENV] = str(metrics_dir)
-        options = _with_metrics_dir(options, metrics_dir)
+        options = replace(options, metrics_dir=str(metrics_dir))
     os.environ[OPTIONS_ENV] = options.to_env()
     os.environ["SHIPYARD_HOME"] = str(settings.home)
     os.environ["SHIPYARD_DATABASE_URL"] = settings.database_url
@@ -121,9 +122,3 @@ def serve(
         sock.close()
         if options.metrics_dir:
             shutil.rmtree(Path(options.metrics_dir), ignore_errors=True)
-
-
-def _with_metrics_dir(options: ServeOptions, path: Path) -> ServeOptions:
-    from dataclasses import replace
-
-    return replace(options, metrics_dir=str(path))

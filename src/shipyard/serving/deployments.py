@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.core.errors import ModelNotFoundError, NotReadyError, ShipyardError
+from shipyard.core.errors import NotReadyError, ShipyardError
 from shipyard.core.types import ModelVersion, Status
 from shipyard.flavors import Batch, Predictor
 from shipyard.registry import Registry
@@ -279,13 +279,10 @@ class ModelPool:
             "registry_error": self.last_refresh_error,
         }
 
-    def model_names(self) -> set[str]:
-        """Names of every registered model (a registry read: keep off the hot path)."""
-        return {m.name for m in self._registry.list_models()}
-
     def require_model(self, name: str) -> None:
-        """Raise ModelNotFoundError unless a model called ``name`` is registered."""
-        if name not in self._production and name not in self.model_names():
-            raise ModelNotFoundError(
-                f"No model named {name!r}. `shipyard models list` shows the registered models."
-            )
+        """Raise ModelNotFoundError unless a model called ``name`` is registered.
+
+        A registry read when ``name`` is not being served: keep it off the hot path.
+        """
+        if name not in self._production:
+            self._registry.get_model(name)

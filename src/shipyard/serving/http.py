@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shipyard.core.access import Permission
 from shipyard.core.errors import MalformedRequestError, ModelError, ShipyardError
 from shipyard.core.types import ApiKey
-from shipyard.registry.access import KeyAuthenticator
+from shipyard.registry.access import KeyAuthenticator, bearer_token
 from shipyard.serving import oip
 from shipyard.serving.dataplane import Answer, DataPlane
 from shipyard.serving.feedback import FeedbackStore, parse_feedback
@@ -72,13 +72,23 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def bearer(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer`` header, if any."""
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
+def route_error(method: str, path: str, status: int) -> Response:
+    """The JSON answer for a path with no route (404) or a method it does not take (405)."""
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    message = f"No route {method} {path}; see /docs for the API."
+    return json_response(
+        {"error": {"code": codes.get(status, "http_error"), "message": message}}, status
+    )
+
+
+def internal_error(path: str, exc: BaseException) -> Response:
+    """A 500 for a bug: logged with its trace and an id; the answer carries only the id."""
+    request_id = uuid.uuid4().hex
+    log.error("Unexpected error on %s (%s)", path, request_id, exc_info=exc)
+    message = f"Internal error; quote request id {request_id} when reporting it."
+    return json_response(
+        {"error": {"code": "internal_error", "message": message, "request_id": request_id}}, 500
+    )
 
 
 class DataPlaneHTTP:
@@ -127,7 +137,7 @@ class DataPlaneHTTP:
     def _authorize(self, request: Request, permission: Permission) -> ApiKey | None:
         if self.auth is None:
             return None
-        return self.auth.authorize(bearer(request), permission)
+        return self.auth.authorize(bearer_token(request.headers.get("authorization")), permission)
 
     # -- v1 -------------------------------------------------------------------------------
 
@@ -329,25 +339,10 @@ def data_plane_app(routes: list[BaseRoute]) -> ASGIApp:
         try:
             await router(scope, receive, tracking_send)
         except HTTPException as exc:  # no route, wrong method
-            codes = {404: "not_found", 405: "method_not_allowed"}
-            message = f"No route {scope['method']} {scope['path']}; see /docs for the API."
-            response = json_response(
-                {"error": {"code": codes.get(exc.status_code, "http_error"), "message": message}},
-                exc.status_code,
-            )
-            await response(scope, receive, send)
+            await route_error(scope["method"], scope["path"], exc.status_code)(scope, receive, send)
         except Exception as exc:  # a bug: answer 500 with an id, log the rest
-            request_id = uuid.uuid4().hex
-            log.error("Unexpected error on %s (%s)", scope["path"], request_id, exc_info=exc)
             if response_started:
                 raise
-            body = {
-                "error": {
-                    "code": "internal_error",
-                    "message": f"Internal error; quote request id {request_id} when reporting it.",
-                    "request_id": request_id,
-                }
-            }
-            await json_response(body, 500)(scope, receive, send)
+            await internal_error(scope["path"], exc)(scope, receive, send)
 
     return app
