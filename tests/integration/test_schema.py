@@ -44,12 +44,12 @@ def test_unknown_older_revision_message(db_url: str, monkeypatch: pytest.MonkeyP
     upgrade_schema(db_url)
     from shipyard.store import migrate
 
-    monkeypatch.setattr(migrate, "head_revision", lambda: "0002")
+    monkeypatch.setattr(migrate, "head_revision", lambda: "0099")
     with pytest.raises(
-        SchemaOutOfDateError, match=r"revision 0001; this Shipyard needs 0002.*db upgrade"
+        SchemaOutOfDateError, match=r"revision 0002; this Shipyard needs 0099.*db upgrade"
     ):
         open_store(db_url)
-    assert schema_revision(db_url) == ("0001", "0001")
+    assert schema_revision(db_url) == ("0002", "0002")
 
 
 def test_unreachable_database_names_the_url_without_password(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -92,6 +92,18 @@ class KeyNotFoundError(NotFoundError):
     code = "key_not_found"
 
 
+class EndpointNotFoundError(NotFoundError):
+    """No endpoint of that name."""
+
+    code = "endpoint_not_found"
+
+
+class RevisionNotFoundError(NotFoundError):
+    """The endpoint exists but not that revision."""
+
+    code = "revision_not_found"
+
+
 class InvalidInputError(ShipyardError):
     """The request or command arguments are wrong."""
 

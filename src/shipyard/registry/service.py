@@ -38,6 +38,7 @@ from shipyard.core.types import (
     validate_model_name,
 )
 from shipyard.flavors import Predictor, Trust, load_predictor
+from shipyard.registry.endpoints import Endpoints
 from shipyard.registry.lineage import git_state, local_actor
 from shipyard.registry.refs import parse_ref
 from shipyard.registry.registration import (
@@ -123,6 +124,15 @@ class Registry:
     def as_actor(self, actor: str) -> Registry:
         """The same registry acting as ``actor`` (it shares connections: close only one)."""
         return Registry(self.store, self.artifacts, self.settings, actor=actor)
+
+    def now(self) -> datetime:
+        """The registry's clock (UTC): one place to read time for every record."""
+        return utcnow()
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Endpoints and their traffic policies, changed as this registry's actor."""
+        return Endpoints(self)
 
     def __enter__(self) -> Registry:
         return self

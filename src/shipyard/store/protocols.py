@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from shipyard.core.endpoints import Endpoint, EndpointRevision
+from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import (
     ApiKey,
     ArtifactRef,
@@ -191,6 +193,70 @@ class KeyRepository(Protocol):
         ...
 
 
+class EndpointRepository(Protocol):
+    """Endpoints and the revisions of their traffic policies."""
+
+    def create(
+        self, name: str, *, model: str, description: str | None, actor: str, at: datetime
+    ) -> Endpoint:
+        """Create an endpoint serving ``model`` (no revision yet).
+
+        Raises:
+            ConflictError: the name is taken.
+            ModelNotFoundError.
+        """
+        ...
+
+    def get(self, name: str) -> Endpoint:
+        """The endpoint with its current revision.
+
+        Raises:
+            EndpointNotFoundError.
+        """
+        ...
+
+    def list_all(self) -> list[Endpoint]:
+        """All endpoints with their current revisions, by name."""
+        ...
+
+    def add_revision(
+        self,
+        name: str,
+        policy: TrafficPolicy,
+        *,
+        action: str,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> EndpointRevision:
+        """Append the next revision (it becomes current); serialised per endpoint."""
+        ...
+
+    def revisions(self, name: str) -> list[EndpointRevision]:
+        """Every revision, newest first."""
+        ...
+
+    def revision(self, name: str, number: int) -> EndpointRevision:
+        """One revision.
+
+        Raises:
+            EndpointNotFoundError, RevisionNotFoundError.
+        """
+        ...
+
+    def lock(self, name: str) -> None:
+        """Hold the endpoint's row lock until the transaction ends (serialises changes).
+
+        Raises:
+            EndpointNotFoundError.
+        """
+        ...
+
+    def endpoint_id(self, name: str) -> int:
+        """The endpoint's row id (for rows that refer to it)."""
+        ...
+
+
 class StoreSession(Protocol):
     """One transaction over every aggregate."""
 
@@ -207,6 +273,11 @@ class StoreSession(Protocol):
     @property
     def keys(self) -> KeyRepository:
         """API keys."""
+        ...
+
+    @property
+    def endpoints(self) -> EndpointRepository:
+        """Endpoints and their revisions."""
         ...
 
 

@@ -155,3 +155,120 @@ api_keys = sa.Table(
     sa.Column("expires_at", UtcDateTime),
     sa.Column("revoked_at", UtcDateTime),
 )
+
+# -- rollouts (migration 0002) -------------------------------------------------------------
+
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    # The current revision; incremented in the transaction that inserts the next revision, so
+    # the row lock serialises concurrent changes (as models.latest_version does for versions).
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
+)
+
+endpoint_revisions = sa.Table(
+    "endpoint_revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("endpoints.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("policy", JsonType, nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.UniqueConstraint("endpoint_id", "revision"),
+)
+
+# A model's gate policy as the YAML text the user wrote; every change is a new revision.
+gate_policies = sa.Table(
+    "gate_policies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("model_id", "revision"),
+)
+
+# Evidence stored on a version: gate check reports and pilot load tests (kind), newest wins.
+version_checks = sa.Table(
+    "version_checks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("passed", sa.Boolean),
+    sa.Column("result", JsonType, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_version_checks_version_id_kind", "version_id", "kind"),
+)
+
+promotion_requests = sa.Table(
+    "promotion_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("from_status", sa.String(20), nullable=False),
+    sa.Column("required_approvals", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("requested_at", UtcDateTime, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("closed_at", UtcDateTime),
+    # At most one open request per version.
+    sa.Index(
+        "uq_promotion_requests_one_pending",
+        "version_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
+    ),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("promotion_requests.id"), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("request_id", "actor"),
+)
+
+# Automated progressive delivery: the controller's durable state, so it survives restarts.
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("endpoint_id", sa.Integer, sa.ForeignKey("endpoints.id"), nullable=False),
+    sa.Column("canary_version", sa.Integer, nullable=False),
+    sa.Column("stable_version", sa.Integer, nullable=False),
+    sa.Column("plan", JsonType, nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("step_started_at", UtcDateTime, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("last_decision", JsonType),
+    sa.Column("started_by", sa.String(200), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(
+        "uq_rollouts_one_running",
+        "endpoint_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'running'"),
+        postgresql_where=sa.text("state = 'running'"),
+    ),
+)

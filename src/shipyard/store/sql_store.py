@@ -12,6 +12,7 @@ from shipyard.core.errors import ConflictError, DatabaseUnavailableError
 from shipyard.store.engine import WRITE, create_engine, safe_url
 from shipyard.store.migrate import require_current
 from shipyard.store.sql_audit import SqlAuditRepository
+from shipyard.store.sql_endpoints import SqlEndpointRepository
 from shipyard.store.sql_keys import SqlKeyRepository
 from shipyard.store.sql_models import SqlModelRepository
 
@@ -23,6 +24,7 @@ class SqlSession:
         self._models = SqlModelRepository(connection)
         self._audit = SqlAuditRepository(connection)
         self._keys = SqlKeyRepository(connection)
+        self._endpoints = SqlEndpointRepository(connection)
 
     @property
     def models(self) -> SqlModelRepository:
@@ -38,6 +40,11 @@ class SqlSession:
     def keys(self) -> SqlKeyRepository:
         """See StoreSession.keys."""
         return self._keys
+
+    @property
+    def endpoints(self) -> SqlEndpointRepository:
+        """See StoreSession.endpoints."""
+        return self._endpoints
 
 
 class SqlMetadataStore:
