@@ -127,6 +127,7 @@ def test_records_round_trip_with_native_types(sink: PredictionLogSink, tmp_path:
             ("prediction", pa.string()),
             ("probabilities", pa.list_(pa.float64())),
             ("metadata", pa.string()),
+            ("role", pa.string()),
             ("input.amount", pa.float64()),
             ("input.count", pa.int32()),
             ("input.flag", pa.bool_()),

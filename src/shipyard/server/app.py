@@ -50,7 +50,6 @@ from shipyard.serving.http import (
 )
 from shipyard.serving.logsink import PredictionLogSink
 from shipyard.serving.metrics import ServingMetrics
-from shipyard.serving.routing import ProductionRouter
 
 log = logging.getLogger("shipyard.server")
 
@@ -104,13 +103,7 @@ class ServerState:
             else None
         )
         caches = {name: ResponseCache(size) for name, size in options.cache.items()}
-        self.plane = DataPlane(
-            self.pool,
-            ProductionRouter(self.pool),
-            self.metrics,
-            self.log_sink,
-            caches,
-        )
+        self.plane = DataPlane(self.pool, self.metrics, self.log_sink, caches)
         self.feedback = FeedbackStore(logs, self.worker_id)
         self.started = False
 
@@ -186,6 +179,7 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+            await state.plane.drain_shadows()
             await asyncio.to_thread(state.close)
 
     app = ShipyardApp(

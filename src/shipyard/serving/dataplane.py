@@ -7,9 +7,12 @@ request path does no I/O but the model call. Errors are ``ShipyardError``s the a
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +32,17 @@ from shipyard.serving.caching import ResponseCache
 from shipyard.serving.deployments import ModelPool, ServedVersion
 from shipyard.serving.logsink import PredictionLogSink, PredictionRecord
 from shipyard.serving.metrics import ServingMetrics
-from shipyard.serving.routing import Router
+from shipyard.serving.routing import Route, routing_key
 
 V1_FIELDS = frozenset(
     {"instances", "metadata", "routing_key", "request_id", "return_probabilities"}
 )
 MAX_REQUEST_ID = 128
+MAX_SHADOW_IN_FLIGHT = 256
+"""Shadow calls running at once at most; beyond it copies are dropped (and counted), so a slow
+shadow can never pile up work that slows the live path down."""
+
+log = logging.getLogger("shipyard.serving")
 
 _OIP_TYPES = {
     DType.DOUBLE: "FP64",
@@ -62,22 +70,35 @@ class DataPlane:
     def __init__(
         self,
         pool: ModelPool,
-        router: Router,
         metrics: ServingMetrics,
         log_sink: PredictionLogSink | None,
         caches: dict[str, ResponseCache] | None = None,
+        *,
+        rng: random.Random | None = None,
     ) -> None:
         self.pool = pool
-        self.router = router
         self.metrics = metrics
         self.log_sink = log_sink
         self.caches = caches or {}
+        self._rng = rng or random.Random()  # noqa: S311 - traffic splitting, not security
         self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
 
     # -- REST v1 --------------------------------------------------------------------------
 
-    async def predict(self, endpoint: str, body: Any, *, version: int | None = None) -> Answer:
+    async def predict(
+        self,
+        endpoint: str,
+        body: Any,
+        *,
+        version: int | None = None,
+        routing_header: str | None = None,
+    ) -> Answer:
         """Answer a v1 ``predict`` body for ``endpoint`` (or a pinned ``version`` of a model).
+
+        The endpoint's traffic policy picks the version, sticky by the body's ``routing_key``,
+        else ``routing_header`` (``X-Routing-Key``), else the policy's sticky feature; shadow
+        versions get a copy after the answer is ready.
 
         Raises:
             MalformedRequestError, InvalidInputError, PayloadTooLargeError: bad input (4xx).
@@ -88,8 +109,11 @@ class DataPlane:
         arrived = time.time()
         request = _v1_request(body)
         request_id = request.request_id or _new_id()
+        route = None
         if version is None:
-            served = self.router.choose(endpoint, request.routing_key)
+            route = self.pool.route(endpoint)
+            key = routing_key(route, request.routing_key or routing_header, request.instances)
+            served = route.choose(key, self._rng)
         else:
             served = await self.pool.pinned(endpoint, version)
         labels = (endpoint, served.model, served.version_label, "v1")
@@ -107,17 +131,44 @@ class DataPlane:
             raise
         answer = Answer(request_id, endpoint, served, outputs)
         self._record(answer, batch, arrived, started, request.metadata, labels)
+        if route is not None and route.shadows:
+            instances = request.instances
+            self._shadow(
+                route,
+                served,
+                batch,
+                lambda shadow: shadow.schema.batch_from_instances(instances),
+                request_id,
+                arrived,
+                request.metadata,
+            )
         return answer
 
     # -- Open Inference Protocol v2 -------------------------------------------------------
 
     async def infer(
-        self, name: str, version: str | None, request: oip.InferenceRequest
+        self,
+        name: str,
+        version: str | None,
+        request: oip.InferenceRequest,
+        *,
+        routing_header: str | None = None,
     ) -> tuple[Answer, list[oip.Tensor]]:
-        """Answer an OIP v2 inference request; returns the answer and its output tensors."""
+        """Answer an OIP v2 inference request; returns the answer and its output tensors.
+
+        ``name`` is an endpoint: its traffic policy applies, sticky by the ``routing_key``
+        request parameter or ``routing_header`` (``X-Routing-Key``).
+        """
         started = time.perf_counter()
         arrived = time.time()
-        served = await self._resolve_v2(name, version)
+        route = None
+        if version is None:
+            route = self.pool.route(name)
+            explicit = request.parameters.get("routing_key") if request.parameters else None
+            explicit = explicit if isinstance(explicit, str) else routing_header
+            served = route.choose(routing_key(route, explicit, None), self._rng)
+        else:
+            served = await self._pinned_v2(name, version)
         request_id = request.id or _new_id()
         labels = (name, served.model, served.version_label, "v2")
         try:
@@ -132,27 +183,30 @@ class DataPlane:
             self._failed(exc, labels, request_id)
             raise
         metadata = request.parameters.get("metadata") if request.parameters else None
+        metadata = metadata if isinstance(metadata, dict) else None
         answer = Answer(request_id, name, served, outputs)
-        self._record(
-            answer,
-            batch,
-            arrived,
-            started,
-            metadata if isinstance(metadata, dict) else None,
-            labels,
-        )
+        self._record(answer, batch, arrived, started, metadata, labels)
+        if route is not None and route.shadows:
+            inputs = request.inputs
+            self._shadow(
+                route,
+                served,
+                batch,
+                lambda shadow: _batch_from_tensors(shadow, inputs),
+                request_id,
+                arrived,
+                metadata,
+            )
         return answer, tensors
 
-    async def _resolve_v2(self, name: str, version: str | None) -> ServedVersion:
-        if version is None:
-            return self.router.choose(name, None)
+    async def _pinned_v2(self, name: str, version: str) -> ServedVersion:
         if not version.isdigit():
             raise InvalidInputError(f"Version {version!r} is not a number; use e.g. /versions/3.")
         return await self.pool.pinned(name, int(version))
 
     def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
         """The OIP v2 ``$metadata_model_response`` for an endpoint."""
-        served = self.router.choose(name, None)
+        served = self.pool.route(name).stable
         if version is not None and version != served.version_label:
             raise InvalidInputError(
                 f"{name} serves version {served.version}; metadata of other versions is at "
@@ -197,6 +251,70 @@ class DataPlane:
             cache.put(key, found)
         return found
 
+    def _shadow(
+        self,
+        route: Route,
+        live: ServedVersion,
+        batch: Batch,
+        make_batch: Callable[[ServedVersion], Batch],
+        request_id: str,
+        arrived: float,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        """Send a copy of an answered request to each shadow, off the request path."""
+        for shadow in route.shadows:
+            if len(self._shadow_tasks) >= MAX_SHADOW_IN_FLIGHT:
+                self.metrics.shadow_dropped.labels(route.endpoint).inc()
+                continue
+            same_input = shadow.schema.names == live.schema.names and [
+                f.dtype for f in shadow.schema.features
+            ] == [f.dtype for f in live.schema.features]
+            task = asyncio.get_running_loop().create_task(
+                self._run_shadow(
+                    route.endpoint,
+                    shadow,
+                    batch if same_input else None,
+                    make_batch,
+                    request_id,
+                    arrived,
+                    metadata,
+                )
+            )
+            self._shadow_tasks.add(task)
+            task.add_done_callback(self._shadow_tasks.discard)
+
+    async def _run_shadow(
+        self,
+        endpoint: str,
+        shadow: ServedVersion,
+        batch: Batch | None,
+        make_batch: Callable[[ServedVersion], Batch],
+        request_id: str,
+        arrived: float,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        started = time.perf_counter()
+        labels = (endpoint, shadow.model, shadow.version_label, "shadow")
+        try:
+            batch = batch if batch is not None else make_batch(shadow)
+            outputs = await shadow.batcher.submit(
+                batch, want_probabilities=shadow.predictor.has_proba
+            )
+        except ShipyardError as exc:
+            self.metrics.requests.labels(*labels, str(int(exc.http_status))).inc()
+            return
+        except Exception:  # a shadow's failure must never reach the caller or the loop
+            log.exception("Shadow %s failed on request %s", shadow.record.ref, request_id)
+            self.metrics.requests.labels(*labels, "500").inc()
+            return
+        answer = Answer(request_id, endpoint, shadow, outputs)
+        self._record(answer, batch, arrived, started, metadata, labels, role="shadow")
+
+    async def drain_shadows(self, timeout: float = 5.0) -> None:
+        """Wait for shadow calls in flight (at shutdown, so their answers are logged)."""
+        if self._shadow_tasks:
+            await asyncio.wait(set(self._shadow_tasks), timeout=timeout)
+
     def _failed(self, exc: ShipyardError, labels: tuple[str, ...], request_id: str) -> None:
         self.metrics.requests.labels(*labels, str(int(exc.http_status))).inc()
         if isinstance(exc, ModelError):
@@ -210,6 +328,8 @@ class DataPlane:
         started: float,
         metadata: dict[str, Any] | None,
         labels: tuple[str, str, str, str],
+        *,
+        role: str = "live",
     ) -> None:
         latency = time.perf_counter() - started
         children = self._children.get(labels)
@@ -236,6 +356,7 @@ class DataPlane:
                 probabilities=answer.outputs.probabilities,
                 latency_ms=latency * 1000.0,
                 metadata=metadata,
+                role=role,
             )
         )
 

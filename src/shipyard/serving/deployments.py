@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.core.errors import NotReadyError, ShipyardError
+from shipyard.core.errors import EndpointNotFoundError, NotReadyError, ShipyardError
+from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import ModelVersion, Status
 from shipyard.flavors import Batch, Predictor
 from shipyard.registry import Registry
 from shipyard.serving.batching import Batcher, Outputs
 from shipyard.serving.metrics import ServingMetrics
+from shipyard.serving.routing import Route
 from shipyard.serving.schema import DEFAULT_MAX_INSTANCES, InputSchema
 
 log = logging.getLogger("shipyard.serving")
@@ -101,7 +103,12 @@ def model_runner(predictor: Predictor) -> Callable[[Batch, bool], Outputs]:
 
 
 class ModelPool:
-    """The versions this server process serves, kept current with the registry."""
+    """The versions this server process serves, kept current with the registry.
+
+    Each endpoint's stored traffic policy becomes a ``Route`` over loaded versions; a model
+    with a production version and no endpoint of its own name is served under its name (its
+    implicit endpoint), as it was before endpoints existed.
+    """
 
     def __init__(
         self,
@@ -114,7 +121,9 @@ class ModelPool:
         self._executor = executor
         self._metrics = metrics
         self.options = options or PoolOptions()
-        self._production: dict[str, ServedVersion] = {}
+        self._routes: dict[str, Route] = {}
+        self._loaded: dict[tuple[str, int], ServedVersion] = {}
+        self._waiting: dict[str, str] = {}  # endpoint -> why its newest policy is not applied
         self._pinned: OrderedDict[tuple[str, int], ServedVersion] = OrderedDict()
         self._pinned_locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._failed: dict[str, str] = {}  # ref -> reason; not retried until the ref changes
@@ -125,24 +134,32 @@ class ModelPool:
 
     # -- lookups (event loop) -------------------------------------------------------------
 
-    def endpoint(self, name: str) -> ServedVersion:
-        """The production version serving ``name``.
+    def route(self, name: str) -> Route:
+        """The route of endpoint ``name``.
 
         Raises:
             NotReadyError: nothing serves that name (yet).
         """
-        served = self._production.get(name)
-        if served is None:
+        route = self._routes.get(name)
+        if route is None:
+            waiting = self._waiting.get(name)
+            if waiting is not None:
+                raise NotReadyError(f"Endpoint {name!r} is not serving yet: {waiting}")
             raise NotReadyError(
-                f"Nothing is serving {name!r}: no such model has a production version loaded "
-                f"here. Promote one with `shipyard promote {name}:VERSION --to production`; "
-                "the server picks it up within a second."
+                f"Nothing is serving {name!r}: no endpoint of that name has a version deployed "
+                f"here. Deploy one with `shipyard deploy {name} MODEL:VERSION` (or promote a "
+                f"version of model {name!r} to production); the server picks it up within a "
+                "second."
             )
-        return served
+        return route
 
-    def endpoints(self) -> dict[str, ServedVersion]:
-        """Endpoint name -> what it serves (a snapshot)."""
-        return dict(self._production)
+    def endpoint(self, name: str) -> ServedVersion:
+        """The version with most of endpoint ``name``'s traffic (raises NotReadyError)."""
+        return self.route(name).stable
+
+    def routes(self) -> dict[str, Route]:
+        """Endpoint name -> its route (a snapshot)."""
+        return dict(self._routes)
 
     async def pinned(self, name: str, version: int) -> ServedVersion:
         """A specific version, loaded on first use (LRU-evicted beyond ``max_pinned``).
@@ -150,13 +167,11 @@ class ModelPool:
         Raises:
             ModelNotFoundError, VersionNotFoundError, IntegrityError, ModelLoadError.
         """
-        served = self._production.get(name)
-        if served is not None and served.version == version:
-            return served
         key = (name, version)
-        found = self._pinned.get(key)
+        found = self._loaded.get(key) or self._pinned.get(key)
         if found is not None:
-            self._pinned.move_to_end(key)
+            if key in self._pinned:
+                self._pinned.move_to_end(key)
             return found
         lock = self._pinned_locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -175,41 +190,94 @@ class ModelPool:
     # -- keeping current (worker thread) --------------------------------------------------
 
     def refresh(self) -> bool:
-        """Load what changed in production since the last call; True if anything swapped.
+        """Apply what changed in the stored policies since the last call; True if anything did.
 
-        Safe to call from any thread; concurrent calls are serialised. Never raises for a
-        version that fails to load (that is recorded); raises if the registry is unreachable.
+        Versions a new policy needs are loaded first and the policy is applied only once they
+        all are, so no request is ever routed to a version that is not ready. Safe to call
+        from any thread; concurrent calls are serialised. Never raises for a version that
+        fails to load (that is recorded); raises if the registry is unreachable.
         """
         with self._refresh_lock:
             try:
-                models = self._registry.list_models()
+                wanted = self._wanted_policies()
             except ShipyardError as exc:
                 self.last_refresh_error = exc.message
                 raise
             self.last_refresh_error = None
-            changed = False
-            wanted = {m.name: m.production_version for m in models if m.production_version}
-            for name in list(self._production):
-                if name not in wanted:
-                    log.info("%s has no production version any more; no longer served", name)
-                    del self._production[name]
-                    self._metrics.serving_version.labels(name).set(0)
-                    changed = True
-            for name, number in wanted.items():
-                current = self._production.get(name)
-                if current is not None and current.version == number:
-                    continue
-                ref = f"{name}:{number}"
-                if ref in self._failed:
-                    continue
-                served = self._try_load(ref)
-                if served is not None:
-                    self._production[name] = served  # the swap: one reference assignment
-                    self._metrics.serving_version.labels(name).set(number)
-                    log.info("%s now serves version %d", name, number)
-                    changed = True
+            for model, number in sorted(_versions_of(wanted)):
+                if (model, number) not in self._loaded and f"{model}:{number}" not in self._failed:
+                    served = self._try_load(f"{model}:{number}")
+                    if served is not None:
+                        self._loaded[(model, number)] = served
+            routes: dict[str, Route] = {}
+            waiting: dict[str, str] = {}
+            for name, (model, policy, revision) in wanted.items():
+                route = self._build_route(name, model, policy, revision)
+                if isinstance(route, str):
+                    waiting[name] = route
+                    previous = self._routes.get(name)
+                    if previous is not None and previous.model == model:
+                        routes[name] = previous  # keep serving what worked
+                else:
+                    routes[name] = route
+            changed = any(
+                routes.get(n) is not self._routes.get(n) for n in routes.keys() | self._routes
+            )
+            for name in self._routes.keys() - routes.keys():
+                log.info("%s is no longer served", name)
+                self._metrics.serving_version.labels(name).set(0)
+            self._routes = routes  # the swap: one reference assignment
+            self._waiting = waiting
+            in_use = _versions_of({n: (r.model, r.policy, r.revision) for n, r in routes.items()})
+            for key in self._loaded.keys() - in_use:
+                del self._loaded[key]  # requests holding it finish on it
+            if changed:
+                for name, route in routes.items():
+                    self._metrics.serving_version.labels(name).set(route.stable.version)
+                    log.info("%s now routes %s", name, route.policy.weights())
             self.last_refresh = time.time()
             return changed
+
+    def _wanted_policies(self) -> dict[str, tuple[str, TrafficPolicy, int | None]]:
+        wanted: dict[str, tuple[str, TrafficPolicy, int | None]] = {}
+        for endpoint in self._registry.endpoints.list():
+            if endpoint.current is not None:
+                wanted[endpoint.name] = (
+                    endpoint.model,
+                    endpoint.current.policy,
+                    endpoint.current.revision,
+                )
+        for model in self._registry.list_models():
+            if model.production_version and model.name not in wanted:
+                policy = TrafficPolicy.of({model.production_version: 100.0})
+                wanted[model.name] = (model.name, policy, None)
+        return wanted
+
+    def _build_route(
+        self, name: str, model: str, policy: TrafficPolicy, revision: int | None
+    ) -> Route | str:
+        """The route, or why it cannot be applied yet."""
+        versions: dict[int, ServedVersion] = {}
+        for number in policy.weights():
+            served = self._loaded.get((model, number))
+            if served is None:
+                ref = f"{model}:{number}"
+                reason = self._failed.get(ref)
+                return f"{ref} failed to load: {reason}" if reason else f"{ref} is loading"
+            versions[number] = served
+        shadows = tuple(
+            self._loaded[(model, n)] for n in policy.shadows if (model, n) in self._loaded
+        )
+        previous = self._routes.get(name)
+        if (
+            previous is not None
+            and previous.policy == policy
+            and previous.revision == revision
+            and previous.versions == versions
+            and previous.shadows == shadows
+        ):
+            return previous
+        return Route(name, model, policy, revision, versions, shadows)
 
     def _try_load(self, ref: str) -> ServedVersion | None:
         self._loading.add(ref)
@@ -272,7 +340,8 @@ class ModelPool:
     def status(self) -> dict[str, Any]:
         """What is served, loading and failed (the ``/readyz`` detail)."""
         return {
-            "endpoints": {n: s.describe() for n, s in sorted(self._production.items())},
+            "endpoints": {n: r.describe() for n, r in sorted(self._routes.items())},
+            "waiting": dict(sorted(self._waiting.items())),
             "loading": sorted(self._loading),
             "failed": dict(sorted(self._failed.items())),
             "last_refresh": self.last_refresh,
@@ -280,9 +349,22 @@ class ModelPool:
         }
 
     def require_model(self, name: str) -> None:
-        """Raise ModelNotFoundError unless a model called ``name`` is registered.
+        """Raise NotFoundError unless ``name`` is an endpoint or a registered model.
 
         A registry read when ``name`` is not being served: keep it off the hot path.
         """
-        if name not in self._production:
-            self._registry.get_model(name)
+        if name not in self._routes:
+            try:
+                self._registry.endpoints.get(name)
+            except EndpointNotFoundError:
+                self._registry.get_model(name)
+
+
+def _versions_of(
+    wanted: dict[str, tuple[str, TrafficPolicy, int | None]],
+) -> set[tuple[str, int]]:
+    found: set[tuple[str, int]] = set()
+    for model, policy, _ in wanted.values():
+        found.update((model, v) for v in policy.weights())
+        found.update((model, v) for v in policy.shadows)
+    return found

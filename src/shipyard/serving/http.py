@@ -32,6 +32,9 @@ from shipyard.serving.dataplane import Answer, DataPlane
 from shipyard.serving.feedback import FeedbackStore, parse_feedback
 from shipyard.serving.metrics import CONTENT_TYPE
 
+ROUTING_HEADER = "x-routing-key"
+"""Sticky routing: requests with the same key reach the same version of an endpoint."""
+
 log = logging.getLogger("shipyard.serving")
 
 JSON = "application/json"
@@ -158,7 +161,9 @@ class DataPlaneHTTP:
         try:
             self._authorize(request, Permission.PREDICT)
             body = _parse_json(await request.body())
-            answer = await self.plane.predict(name, body, version=version)
+            answer = await self.plane.predict(
+                name, body, version=version, routing_header=request.headers.get(ROUTING_HEADER)
+            )
         except ModelError as exc:
             return self._model_failed(exc, name)
         except ShipyardError as exc:
@@ -215,9 +220,11 @@ class DataPlaneHTTP:
             self._authorize(request, Permission.PREDICT)
         except ShipyardError as exc:
             return error_response(exc, v2=True)
-        served = self.plane.pool.endpoints().get(request.path_params["name"])
+        route = self.plane.pool.routes().get(request.path_params["name"])
         version = request.path_params.get("version")
-        ok = served is not None and (version is None or version == served.version_label)
+        ok = route is not None and (
+            version is None or (version.isdigit() and int(version) in route.versions)
+        )
         return Response(status_code=200 if ok else 404)
 
     async def model_metadata(self, request: Request) -> Response:
@@ -240,7 +247,10 @@ class DataPlaneHTTP:
             header_length = _header_int(header)
             decoded = oip.decode_request(await request.body(), header_length)
             answer, tensors = await self.plane.infer(
-                name, request.path_params.get("version"), decoded
+                name,
+                request.path_params.get("version"),
+                decoded,
+                routing_header=request.headers.get(ROUTING_HEADER),
             )
             body, headers = oip.encode_response(
                 model_name=name,

@@ -56,6 +56,8 @@ class PredictionRecord:
         probabilities: ``[n, classes]`` class probabilities, or None.
         latency_ms: Time spent answering the request.
         metadata: JSON-able extra fields, or None.
+        role: ``live`` for answers returned to the caller, ``shadow`` for a shadow version's
+            answers to a copy of the request (never returned).
     """
 
     request_id: str
@@ -68,6 +70,7 @@ class PredictionRecord:
     probabilities: np.ndarray | None
     latency_ms: float
     metadata: Mapping[str, Any] | None
+    role: str = "live"
 
 
 class _Entry(NamedTuple):
@@ -425,6 +428,7 @@ def _table(entries: list[_Entry]) -> pa.Table:
         "prediction": _column([r.predictions for r in records]),
         "probabilities": _lists([r.probabilities for r in records], counts, pa.float64()),
         "metadata": per_record([entry.metadata for entry in entries], pa.string()),
+        "role": per_record([r.role for r in records], pa.string()),
     }
     matrices = [_input_matrix(r) for r in records]
     if all(m is not None for m in matrices):

@@ -98,6 +98,12 @@ class ServingMetrics:
             "Prediction records dropped (log queue full or write failed).",
             registry=r,
         )
+        self.shadow_dropped = Counter(
+            "shipyard_shadow_dropped",
+            "Copies of requests not sent to shadow versions because too many were in flight.",
+            ["endpoint"],
+            registry=r,
+        )
         self.cache_lookups = Counter(
             "shipyard_response_cache_lookups",
             "Response cache lookups, by endpoint and result (hit or miss).",
