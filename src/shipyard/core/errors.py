@@ -8,18 +8,23 @@ its message says what was wrong and what to do. Nothing here imports a web frame
     │   ├── ModelNotFoundError
     │   ├── VersionNotFoundError
     │   ├── ArtifactNotFoundError
-    │   └── KeyNotFoundError
+    │   ├── KeyNotFoundError
+    │   ├── EndpointNotFoundError
+    │   └── RevisionNotFoundError
     ├── InvalidInputError (422)
     │   ├── MalformedRequestError (400)    body is not valid JSON / not the protocol's shape
     │   ├── InvalidNameError
     │   ├── DataFileError
     │   ├── SampleDataMismatchError
     │   ├── FlavorDetectionError
+    │   ├── GatePolicyError                a gate policy file names the line and field
     │   └── InvalidTransitionError (409)
     ├── ConflictError (409)
+    │   └── GatesFailedError               promotion refused: the failed checks are listed
     ├── PayloadTooLargeError (413)
     ├── AuthenticationError (401)          no, unknown, revoked or expired API key
     ├── PermissionDeniedError (403)        the key's role does not allow the operation
+    │   └── SelfApprovalError              a requester may not approve their own request
     ├── ModelError (500)                   the model itself raised while predicting
     ├── NotReadyError (503)                nothing is serving under that name yet
     ├── UnsafeArtifactError (422)          pickle without --trust-pickle, untrusted skops types
@@ -142,6 +147,12 @@ class FlavorDetectionError(InvalidInputError):
     code = "unknown_flavor"
 
 
+class GatePolicyError(InvalidInputError):
+    """A gate policy that cannot be parsed: the message names the source, line and field."""
+
+    code = "invalid_gate_policy"
+
+
 class InvalidTransitionError(InvalidInputError):
     """A status change the lifecycle does not allow."""
 
@@ -154,6 +165,12 @@ class ConflictError(ShipyardError):
 
     code = "conflict"
     http_status = HTTPStatus.CONFLICT
+
+
+class GatesFailedError(ConflictError):
+    """A promotion to production refused because the version failed its gates."""
+
+    code = "gates_failed"
 
 
 class PayloadTooLargeError(ShipyardError):
@@ -175,6 +192,12 @@ class PermissionDeniedError(ShipyardError):
 
     code = "forbidden"
     http_status = HTTPStatus.FORBIDDEN
+
+
+class SelfApprovalError(PermissionDeniedError):
+    """An approval by the person who requested the promotion (four eyes means two people)."""
+
+    code = "self_approval"
 
 
 class ModelError(ShipyardError):
