@@ -1,4 +1,4 @@
-"""The control plane's REST API (``/api/v1/…``): models, versions, promotion, audit, keys.
+"""The control plane's REST API (``/api/v1/…``): models, promotion, endpoints, audit, keys.
 
 FastAPI routes that only translate HTTP to ``Registry`` calls made as the key's identity, so
 every change lands in the audit log under the caller's key. Handlers are plain ``def``s: FastAPI
@@ -15,10 +15,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from shipyard.core.access import Permission
-from shipyard.core.errors import PermissionDeniedError
+from shipyard.core.errors import InvalidInputError, PermissionDeniedError
 from shipyard.core.types import ApiKey, Role, Status
 from shipyard.registry import Registry
 from shipyard.registry.access import KeyAuthenticator, bearer_token
+from shipyard.registry.endpoints import KEEP
 
 
 class Caller(BaseModel):
@@ -69,6 +70,44 @@ class KeyBody(BaseModel):
     role: Role
     name: str | None = Field(default=None, max_length=200)
     expires_at: datetime | None = None
+
+
+class EndpointBody(BaseModel):
+    """Create an endpoint."""
+
+    name: str = Field(max_length=64)
+    model: str = Field(max_length=64)
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class DeployBody(BaseModel):
+    """Deploy a version to an endpoint."""
+
+    version: str = Field(description="NAME:VERSION, e.g. credit:3", max_length=100)
+    canary: float | None = Field(default=None, description="percent of traffic (0-100]")
+    shadow: bool = Field(default=False, description="copies only; answers logged, never returned")
+    sticky_key: str | None = Field(
+        default=None,
+        max_length=200,
+        description="feature that keeps a caller on one version; empty string clears it",
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class TrafficBody(BaseModel):
+    """An endpoint's whole traffic policy."""
+
+    weights: dict[str, float] = Field(description='percent per version, e.g. {"1": 90, "2": 10}')
+    shadows: list[int] | None = None
+    sticky_key: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class RollbackBody(BaseModel):
+    """Restore an earlier revision."""
+
+    to_revision: int | None = Field(default=None, description="default: the previous revision")
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 router = APIRouter(prefix="/api/v1")
@@ -130,11 +169,91 @@ def promote(
     return moved.to_dict()
 
 
-@router.get("/endpoints", tags=["endpoints"], summary="What this server serves")
+@router.get("/endpoints", tags=["endpoints"], summary="Endpoints and what this server serves")
 def list_endpoints(request: Request, caller: Reader) -> dict[str, Any]:
-    """Each endpoint with the version it serves, plus loading and failed versions."""
+    """What this server routes, and every stored endpoint with its policy.
+
+    The serving part: each endpoint's weights and loaded versions, plus versions loading or
+    failed. ``configured`` lists the stored endpoints (including ones not served here yet).
+    """
     status: dict[str, Any] = request.app.state.pool.status()
-    return status
+    configured = _registry(request, caller).endpoints.list()
+    return {**status, "configured": [e.to_dict() for e in configured]}
+
+
+@router.post("/endpoints", tags=["endpoints"], summary="Create an endpoint", status_code=201)
+def create_endpoint(body: EndpointBody, request: Request, caller: Deployer) -> dict[str, Any]:
+    """A new endpoint for a model, serving nothing until a version is deployed."""
+    registry = _registry(request, caller)
+    return registry.endpoints.create(body.name, body.model, description=body.description).to_dict()
+
+
+@router.get("/endpoints/{name}", tags=["endpoints"], summary="One endpoint and its history")
+def get_endpoint(name: str, request: Request, caller: Reader) -> dict[str, Any]:
+    """The endpoint, its current policy and every revision (newest first).
+
+    ``serving`` is what this server routes for it right now (null if nothing).
+    """
+    registry = _registry(request, caller)
+    endpoint = registry.endpoints.get(name)
+    route = request.app.state.pool.routes().get(name)
+    return {
+        **endpoint.to_dict(),
+        "history": [r.to_dict() for r in registry.endpoints.history(name)],
+        "serving": route.describe() if route is not None else None,
+    }
+
+
+@router.post("/endpoints/{name}/deploy", tags=["endpoints"], summary="Deploy a version")
+def deploy(name: str, body: DeployBody, request: Request, caller: Deployer) -> dict[str, Any]:
+    """All traffic, a canary share, or shadow copies to a version.
+
+    Creates the endpoint on first use. Answers the new revision.
+    """
+    sticky = KEEP if "sticky_key" not in body.model_fields_set else body.sticky_key
+    revision = _registry(request, caller).endpoints.deploy(
+        name,
+        body.version,
+        canary=body.canary,
+        shadow=body.shadow,
+        sticky_key=sticky,
+        reason=body.reason,
+    )
+    return revision.to_dict()
+
+
+@router.put("/endpoints/{name}/traffic", tags=["endpoints"], summary="Set the traffic policy")
+def set_traffic(name: str, body: TrafficBody, request: Request, caller: Deployer) -> dict[str, Any]:
+    """Weights per version (summing to 100), shadow versions and the sticky key, at once."""
+    sticky = KEEP if "sticky_key" not in body.model_fields_set else body.sticky_key
+    revision = _registry(request, caller).endpoints.set_traffic(
+        name,
+        _weights(body.weights),
+        shadows=tuple(body.shadows) if body.shadows is not None else None,
+        sticky_key=sticky,
+        reason=body.reason,
+    )
+    return revision.to_dict()
+
+
+@router.post("/endpoints/{name}/rollback", tags=["endpoints"], summary="Roll back")
+def rollback(name: str, body: RollbackBody, request: Request, caller: Deployer) -> dict[str, Any]:
+    """Restore an earlier revision (default: the previous one) as a new revision."""
+    revision = _registry(request, caller).endpoints.rollback(
+        name, to_revision=body.to_revision, reason=body.reason
+    )
+    return revision.to_dict()
+
+
+def _weights(raw: dict[str, float]) -> dict[int, float]:
+    weights: dict[int, float] = {}
+    for key, value in raw.items():
+        if not key.isdigit() or int(key) < 1:
+            raise InvalidInputError(
+                f'Weights are keyed by version number, e.g. {{"1": 90, "2": 10}}; got {key!r}.'
+            )
+        weights[int(key)] = value
+    return weights
 
 
 @router.get("/audit", tags=["audit"], summary="Audit log, newest first")
