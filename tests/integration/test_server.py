@@ -364,6 +364,9 @@ async def test_a_version_that_fails_to_verify_never_replaces_the_serving_one(
     v2 = served.registry.register(
         "sum", model_dir / "dir_model", sample_data=model_dir / "ab.csv"
     ).version
+    # The gates pass while the blob is intact (their report is kept), then it is tampered with:
+    # the server must still refuse what it cannot verify.
+    assert served.registry.gates.check("sum:2").passed
     blob = Path(served.settings.artifact_uri).joinpath(*_blob_parts(v2.artifact.sha256))
     blob.write_bytes(b"tampered")
     async with running_app(served.settings) as client:

@@ -42,6 +42,7 @@ class Status(StrEnum):
 
     REGISTERED = "registered"
     STAGING = "staging"
+    PENDING_APPROVAL = "pending_approval"  # production requested, waiting for approvers
     PRODUCTION = "production"
     ARCHIVED = "archived"
     REJECTED = "rejected"

@@ -22,6 +22,7 @@ from shipyard.artifacts import ArtifactStore, file_sha256, open_artifact_store
 from shipyard.artifacts.packing import DIRECTORY_SUFFIX, unpack_directory
 from shipyard.core.auditchain import ChainVerification, verify_chain
 from shipyard.core.errors import ConflictError, InvalidInputError
+from shipyard.core.governance import RequestState
 from shipyard.core.lifecycle import check_move
 from shipyard.core.settings import Settings
 from shipyard.core.types import (
@@ -38,7 +39,9 @@ from shipyard.core.types import (
     validate_model_name,
 )
 from shipyard.flavors import Predictor, Trust, load_predictor
+from shipyard.registry.approvals import Approvals
 from shipyard.registry.endpoints import Endpoints
+from shipyard.registry.gating import Gates
 from shipyard.registry.lineage import git_state, local_actor
 from shipyard.registry.refs import parse_ref
 from shipyard.registry.registration import (
@@ -133,6 +136,16 @@ class Registry:
     def endpoints(self) -> Endpoints:
         """Endpoints and their traffic policies, changed as this registry's actor."""
         return Endpoints(self)
+
+    @property
+    def gates(self) -> Gates:
+        """Gate policies, gate checks and evidence stored on versions."""
+        return Gates(self)
+
+    @property
+    def approvals(self) -> Approvals:
+        """Promotion requests and their approvals."""
+        return Approvals(self)
 
     def __enter__(self) -> Registry:
         return self
@@ -360,8 +373,15 @@ class Registry:
     def promote(self, ref: str, to: Status | str, *, reason: str | None = None) -> ModelVersion:
         """Move a version to ``to``; promoting to production archives the previous one.
 
+        A move to production first requires the version to pass its gates under the model's
+        current policy; if the policy asks for approvals, the version then waits in
+        ``pending_approval`` (the returned status) until approvers other than the caller
+        approve it. Moving a pending version anywhere else withdraws its request.
+
         Raises:
             InvalidTransitionError: if the lifecycle forbids the move.
+            GatesFailedError: production refused; the message lists every failed check.
+            ConflictError: production is already waiting for approvals.
             ModelNotFoundError, VersionNotFoundError.
         """
         name, selector = parse_ref(ref)
@@ -378,11 +398,41 @@ class Registry:
             ) from None
         if target == Status.REGISTERED:
             raise InvalidInputError("A version cannot be moved back to 'registered'.")
+        if target == Status.PENDING_APPROVAL:
+            raise InvalidInputError(
+                f"Request production instead: `shipyard promote {name}:{number} --to production` "
+                "waits for approvals when the model's gate policy asks for them."
+            )
+        if target == Status.PRODUCTION:
+            current = self.get_version(name, number)
+            check_move(current.ref, current.status, target)
+            if current.status == Status.PENDING_APPROVAL:
+                raise ConflictError(
+                    f"{current.ref} is already waiting for approval; an approver runs "
+                    f"`shipyard approve {current.ref}`."
+                )
+            self.gates.enforce(current)
+            required = self.gates.policy(name).policy.approvals
+            if required > 0:
+                moved, _ = self.approvals.request(current, required, reason)
+                return moved
+        return self._move(name, number, target, reason)
+
+    def _move(self, name: str, number: int, target: Status, reason: str | None) -> ModelVersion:
         now = utcnow()
         with self.store.session(write=True) as s:
             s.models.lock_model(name)
             current = s.models.get_version(name, number)
             check_move(current.ref, current.status, target)
+            if current.status == Status.PENDING_APPROVAL:
+                request = s.governance.pending_request(name, number)
+                if request is not None:
+                    state = (
+                        RequestState.REJECTED
+                        if target == Status.REJECTED
+                        else RequestState.WITHDRAWN
+                    )
+                    s.governance.close_request(request.id, state, now)
             replaced = None
             if target == Status.PRODUCTION:
                 replaced = s.models.production_version(name)

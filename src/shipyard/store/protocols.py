@@ -14,6 +14,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shipyard.core.endpoints import Endpoint, EndpointRevision
+from shipyard.core.governance import (
+    CheckKind,
+    GatePolicyRecord,
+    PromotionRequest,
+    RequestState,
+    VersionCheck,
+)
 from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import (
     ApiKey,
@@ -257,6 +264,72 @@ class EndpointRepository(Protocol):
         ...
 
 
+class GovernanceRepository(Protocol):
+    """Gate policies (with history), evidence stored on versions, promotion requests."""
+
+    def add_policy(self, model: str, text: str, *, actor: str, at: datetime) -> GatePolicyRecord:
+        """Store the next revision of a model's gate policy."""
+        ...
+
+    def policies(self, model: str) -> list[GatePolicyRecord]:
+        """Every revision of the model's gate policy, newest first."""
+        ...
+
+    def add_check(
+        self,
+        model: str,
+        version: int,
+        kind: CheckKind,
+        *,
+        passed: bool | None,
+        result: dict[str, Any],
+        actor: str,
+        at: datetime,
+    ) -> VersionCheck:
+        """Store a gate report or pilot result on a version."""
+        ...
+
+    def checks(
+        self, model: str, version: int, kind: CheckKind | None = None, *, limit: int = 20
+    ) -> list[VersionCheck]:
+        """Evidence on a version, newest first."""
+        ...
+
+    def open_request(
+        self,
+        model: str,
+        version: int,
+        *,
+        from_status: str,
+        required_approvals: int,
+        actor: str,
+        at: datetime,
+        reason: str | None,
+    ) -> PromotionRequest:
+        """Open a pending promotion request (one per version at a time)."""
+        ...
+
+    def pending_request(self, model: str, version: int) -> PromotionRequest | None:
+        """The version's pending request, if any."""
+        ...
+
+    def requests(
+        self, *, state: RequestState | None = None, model: str | None = None, limit: int = 100
+    ) -> list[PromotionRequest]:
+        """Promotion requests, newest first."""
+        ...
+
+    def add_decision(
+        self, request_id: int, *, actor: str, approve: bool, comment: str | None, at: datetime
+    ) -> PromotionRequest:
+        """Record one approver's decision (one per approver and request)."""
+        ...
+
+    def close_request(self, request_id: int, state: RequestState, at: datetime) -> PromotionRequest:
+        """Close a request as approved, rejected or withdrawn."""
+        ...
+
+
 class StoreSession(Protocol):
     """One transaction over every aggregate."""
 
@@ -278,6 +351,11 @@ class StoreSession(Protocol):
     @property
     def endpoints(self) -> EndpointRepository:
         """Endpoints and their revisions."""
+        ...
+
+    @property
+    def governance(self) -> GovernanceRepository:
+        """Gate policies, version evidence and promotion requests."""
         ...
 
 

@@ -13,6 +13,7 @@ from shipyard.store.engine import WRITE, create_engine, safe_url
 from shipyard.store.migrate import require_current
 from shipyard.store.sql_audit import SqlAuditRepository
 from shipyard.store.sql_endpoints import SqlEndpointRepository
+from shipyard.store.sql_governance import SqlGovernanceRepository
 from shipyard.store.sql_keys import SqlKeyRepository
 from shipyard.store.sql_models import SqlModelRepository
 
@@ -25,6 +26,7 @@ class SqlSession:
         self._audit = SqlAuditRepository(connection)
         self._keys = SqlKeyRepository(connection)
         self._endpoints = SqlEndpointRepository(connection)
+        self._governance = SqlGovernanceRepository(connection)
 
     @property
     def models(self) -> SqlModelRepository:
@@ -45,6 +47,11 @@ class SqlSession:
     def endpoints(self) -> SqlEndpointRepository:
         """See StoreSession.endpoints."""
         return self._endpoints
+
+    @property
+    def governance(self) -> SqlGovernanceRepository:
+        """See StoreSession.governance."""
+        return self._governance
 
 
 class SqlMetadataStore:
