@@ -99,7 +99,7 @@ def test_gate_check_errors(cancer: Registry, model_dir: Path, tmp_path: Path) ->
     no_label.write_text("a,b\n1,2\n")
     with pytest.raises(DataFileError, match="no label column 'target'"):
         cancer.gates.check("cancer:2", data=no_label)
-    with pytest.raises(GatePolicyError, match="ci.yaml line 1: unknown field"):
+    with pytest.raises(GatePolicyError, match=r"ci\.yaml line 1: unknown field"):
         cancer.gates.check("cancer:2", policy_text="metricz: {}\n", policy_source="ci.yaml")
     without_data = cancer.gates.check("cancer:2")
     assert not without_data.passed

@@ -1,28 +1,102 @@
 """Opening the registry for a CLI command: the local store, or a server when SHIPYARD_URL is set.
 
-Commands that read or govern the registry (models, promote, audit, keys) take a
-``ControlPlane``: the local ``Registry`` acting as the OS user, or, with ``SHIPYARD_URL`` set,
-``RemoteRegistry`` acting as ``SHIPYARD_API_KEY`` through the server. Commands that need local
-files or the store itself (init, db, register, predict, serve) always open the local registry.
+Commands that read or govern the registry (models, promote, endpoints, deploy, rollback, audit,
+keys) take a ``ControlPlane``: the local ``Registry`` acting as the OS user, or, with
+``SHIPYARD_URL`` set, ``RemoteRegistry`` acting as ``SHIPYARD_API_KEY`` through the server.
+Commands that need local files or the store itself (init, db, register, predict, serve) always
+open the local registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import builtins
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from shipyard.core.auditchain import ChainVerification
+from shipyard.core.endpoints import Endpoint, EndpointRevision
 from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
+from shipyard.registry.endpoints import KEEP
 
 if TYPE_CHECKING:
     from shipyard.registry.service import Registry
 
 
+class EndpointControl(Protocol):
+    """Endpoints and their traffic policies; ``registry.endpoints`` is one.
+
+    Every change appends a revision (audited as the caller) and returns it.
+    """
+
+    def list(self) -> builtins.list[Endpoint]:
+        """All endpoints with their current policies, by name."""
+
+    def get(self, name: str) -> Endpoint:
+        """One endpoint (EndpointNotFoundError)."""
+
+    def history(self, name: str) -> builtins.list[EndpointRevision]:
+        """The endpoint's revisions, newest first (EndpointNotFoundError)."""
+
+    def create(self, name: str, model: str, *, description: str | None = None) -> Endpoint:
+        """A new endpoint serving nothing yet.
+
+        Raises:
+            InvalidNameError, ConflictError (name taken), ModelNotFoundError.
+        """
+
+    def deploy(
+        self,
+        name: str,
+        ref: str,
+        *,
+        canary: float | None = None,
+        shadow: bool = False,
+        sticky_key: str | object | None = KEEP,
+        reason: str | None = None,
+    ) -> EndpointRevision:
+        """All traffic, a ``canary`` share or shadow copies to ``ref`` (creates the endpoint).
+
+        ``sticky_key=KEEP`` leaves the sticky key as it is; ``""`` or None clears it.
+
+        Raises:
+            InvalidInputError: see ``shipyard.registry.endpoints.Endpoints.deploy``.
+            ModelNotFoundError, VersionNotFoundError.
+        """
+
+    def set_traffic(
+        self,
+        name: str,
+        weights: Mapping[int, float],
+        *,
+        shadows: tuple[int, ...] | None = None,
+        sticky_key: str | object | None = KEEP,
+        reason: str | None = None,
+    ) -> EndpointRevision:
+        """Weights per version (summing to 100), shadows (None keeps them) and the sticky key.
+
+        Raises:
+            InvalidInputError, EndpointNotFoundError.
+        """
+
+    def rollback(
+        self, name: str, *, to_revision: int | None = None, reason: str | None = None
+    ) -> EndpointRevision:
+        """Restore an earlier revision (default: the previous one) as a new revision.
+
+        Raises:
+            InvalidInputError, EndpointNotFoundError, RevisionNotFoundError, ConflictError.
+        """
+
+
 class ControlPlane(Protocol):
     """What the remote-capable commands need of a registry; ``Registry`` is one."""
+
+    @property
+    def endpoints(self) -> EndpointControl:
+        """Endpoints and their traffic policies, changed as the caller."""
 
     def list_models(self) -> list[Model]:
         """All registered models."""

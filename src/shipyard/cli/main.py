@@ -11,15 +11,16 @@ from typing import Annotated
 import typer
 
 from shipyard._version import __version__
-from shipyard.cli import admin, models, output, quickstart, serve
+from shipyard.cli import admin, endpoints, models, output, quickstart, serve
 from shipyard.core.errors import ShipyardError
 
 app = typer.Typer(
     name="shipyard",
     help=(
         "Shipyard: from a trained model file to a governed production endpoint.\n\n"
-        "With SHIPYARD_URL set, `models`, `promote`, `audit` and `keys` go through that server "
-        "as SHIPYARD_API_KEY; other commands act on the local SHIPYARD_HOME."
+        "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy`, `rollback`, "
+        "`audit` and `keys` go through that server as SHIPYARD_API_KEY; other commands act on "
+        "the local SHIPYARD_HOME."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -30,8 +31,11 @@ app.command()(quickstart.quickstart)
 app.command()(models.register)
 app.command()(models.predict)
 app.command()(models.promote)
+app.command()(endpoints.deploy)
+app.command()(endpoints.rollback)
 app.command()(serve.serve)
 app.add_typer(models.models_app, name="models")
+app.add_typer(endpoints.endpoints_app, name="endpoints")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.db_app, name="db")

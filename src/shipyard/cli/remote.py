@@ -8,14 +8,18 @@ with the local wording.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 
 from shipyard.client import Client
 from shipyard.core.auditchain import ChainVerification
-from shipyard.core.errors import ConflictError, InvalidInputError
+from shipyard.core.endpoints import Endpoint, EndpointRevision, validate_endpoint_name
+from shipyard.core.errors import ConflictError, InvalidInputError, RemoteError
 from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
+from shipyard.registry.endpoints import KEEP
 from shipyard.registry.refs import parse_ref
 
 
@@ -107,6 +111,13 @@ class RemoteRegistry:
     def _version(self, name: str, number: int) -> ModelVersion:
         return ModelVersion.from_dict(self.client.version(name, number))
 
+    # -- endpoints ------------------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> RemoteEndpoints:
+        """Endpoints and their traffic policies, changed as the caller's key."""
+        return RemoteEndpoints(self.client)
+
     # -- audit ----------------------------------------------------------------------------
 
     def audit_entries(
@@ -150,3 +161,98 @@ class RemoteRegistry:
     def revoke_key(self, key_id: str) -> ApiKey:
         """Revoke a key (idempotent); needs an admin key."""
         return ApiKey.from_dict(self.client.revoke_key(key_id))
+
+
+class RemoteEndpoints:
+    """``registry.endpoints`` over HTTP: the same methods, arguments and core types.
+
+    Args:
+        client: A client acting as the caller's API key (not closed here).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def list(self) -> builtins.list[Endpoint]:
+        """All stored endpoints with their current policies, by name."""
+        configured = self.client.endpoints().get("configured")
+        if not isinstance(configured, builtins.list):
+            raise RemoteError(
+                f"The server at {self.client.url} does not list its endpoints; it may predate "
+                "named endpoints. Upgrade it, or unset SHIPYARD_URL to read the local registry.",
+                code="unexpected_response",
+            )
+        return [Endpoint.from_dict(e) for e in configured]
+
+    def get(self, name: str) -> Endpoint:
+        """One endpoint (EndpointNotFoundError)."""
+        return Endpoint.from_dict(self.client.endpoint(name))
+
+    def history(self, name: str) -> builtins.list[EndpointRevision]:
+        """The endpoint's revisions, newest first (EndpointNotFoundError)."""
+        return [EndpointRevision.from_dict(r) for r in self.client.endpoint(name)["history"]]
+
+    def create(self, name: str, model: str, *, description: str | None = None) -> Endpoint:
+        """A new endpoint for ``model``, serving nothing yet."""
+        validate_endpoint_name(name)
+        return Endpoint.from_dict(self.client.create_endpoint(name, model, description))
+
+    def deploy(
+        self,
+        name: str,
+        ref: str,
+        *,
+        canary: float | None = None,
+        shadow: bool = False,
+        sticky_key: str | object | None = KEEP,
+        reason: str | None = None,
+    ) -> EndpointRevision:
+        """All traffic, a ``canary`` share or shadow copies to the exact version ``ref``."""
+        validate_endpoint_name(name)
+        model, selector = parse_ref(ref)
+        if selector is None or not selector.isdigit():
+            raise InvalidInputError(
+                f"Name the exact version to deploy, e.g. {model}:3 (got {ref!r})."
+            )
+        revision = self.client.deploy(
+            name,
+            ref,
+            canary=canary,
+            shadow=shadow,
+            sticky_key=_sticky(sticky_key),
+            reason=reason,
+        )
+        return EndpointRevision.from_dict(revision)
+
+    def set_traffic(
+        self,
+        name: str,
+        weights: Mapping[int, float],
+        *,
+        shadows: tuple[int, ...] | None = None,
+        sticky_key: str | object | None = KEEP,
+        reason: str | None = None,
+    ) -> EndpointRevision:
+        """The endpoint's whole policy: ``{version: percent}``, shadows and sticky key."""
+        revision = self.client.set_traffic(
+            name, weights, shadows=shadows, sticky_key=_sticky(sticky_key), reason=reason
+        )
+        return EndpointRevision.from_dict(revision)
+
+    def rollback(
+        self, name: str, *, to_revision: int | None = None, reason: str | None = None
+    ) -> EndpointRevision:
+        """Restore an earlier revision (default: the previous one) as a new revision."""
+        revision = self.client.rollback(name, to_revision=to_revision, reason=reason)
+        return EndpointRevision.from_dict(revision)
+
+
+def _sticky(sticky_key: str | object | None) -> str | None:
+    """The registry's ``KEEP``/None/str as the client spells them: None keeps, "" clears."""
+    if sticky_key is KEEP:
+        return None
+    if sticky_key is None:
+        return ""
+    if not isinstance(sticky_key, str):
+        raise InvalidInputError(f"A sticky key is a feature name; got {sticky_key!r}.")
+    return sticky_key

@@ -132,7 +132,9 @@ class Client:
         """Predict with whatever the endpoint's traffic policy routes to.
 
         Args:
-            endpoint: The endpoint name (for now, the model name).
+            endpoint: The endpoint name: a named endpoint (``create_endpoint``/``deploy``),
+                whose traffic policy picks the version, or the name of a model with a
+                production version and no endpoint of its own name, served under that name.
             instances: Objects ``{feature: value}`` or rows ``[v1, v2, …]`` in signature
                 order (a 2-D numpy array works too).
             metadata: Logged with the prediction, e.g. a sensitive attribute for fairness.
@@ -214,8 +216,137 @@ class Client:
         )
 
     def endpoints(self) -> dict[str, Any]:
-        """What the server serves: each endpoint's version, and versions loading or failed."""
+        """What the server serves: each endpoint's version, and versions loading or failed.
+
+        ``configured`` lists every stored endpoint (``Endpoint.to_dict()`` shape), including
+        ones this server does not serve yet.
+        """
         return self._object("GET", "/api/v1/endpoints")
+
+    def create_endpoint(
+        self, name: str, model: str, description: str | None = None
+    ) -> dict[str, Any]:
+        """Create an endpoint for ``model`` that serves nothing until a version is deployed.
+
+        Returns:
+            The endpoint (``Endpoint.to_dict()`` shape).
+
+        Raises:
+            InvalidNameError: ``name`` cannot be an endpoint name.
+            ConflictError: an endpoint of that name exists.
+            ModelNotFoundError: no such model.
+            PermissionDeniedError: the key is not a deployer (or above).
+        """
+        body = {"name": name, "model": model, "description": description}
+        return self._object("POST", "/api/v1/endpoints", body)
+
+    def endpoint(self, name: str) -> dict[str, Any]:
+        """One endpoint, its current policy, its revisions (newest first) and what is served.
+
+        Returns:
+            ``Endpoint.to_dict()`` plus ``history`` (``EndpointRevision.to_dict()`` each) and
+            ``serving`` (what this server routes for it now, or None).
+
+        Raises:
+            EndpointNotFoundError: no endpoint of that name.
+        """
+        return self._object("GET", f"/api/v1/endpoints/{_segment(name)}")
+
+    def deploy(
+        self,
+        endpoint: str,
+        ref: str,
+        *,
+        canary: float | None = None,
+        shadow: bool = False,
+        sticky_key: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Send version ``ref`` all of the endpoint's traffic, a canary share of it, or copies.
+
+        Creates the endpoint on first use. Audited under the key.
+
+        Args:
+            endpoint: The endpoint name.
+            ref: The exact version, e.g. ``credit:3``.
+            canary: Percent of traffic (above 0, at most 100) taken from the stable version.
+            shadow: Send copies only: answers are logged, never returned.
+            sticky_key: The feature that keeps a caller on one version; None (default) leaves
+                the endpoint's sticky key as it is, ``""`` clears it.
+            reason: Why, kept in the revision and the audit log.
+
+        Returns:
+            The new revision (``EndpointRevision.to_dict()`` shape).
+
+        Raises:
+            InvalidInputError: a reference that is not an exact version, bad percentages, a
+                canary with no stable version, a version of another model, or a status that
+                may not take that traffic.
+            ModelNotFoundError, VersionNotFoundError: no such model or version.
+            PermissionDeniedError: the key is not a deployer (or above).
+        """
+        body: dict[str, Any] = {"version": ref, "canary": canary, "shadow": shadow}
+        if sticky_key is not None:
+            body["sticky_key"] = sticky_key
+        body["reason"] = reason
+        return self._object("POST", f"/api/v1/endpoints/{_segment(endpoint)}/deploy", body)
+
+    def set_traffic(
+        self,
+        endpoint: str,
+        weights: Mapping[int, float],
+        *,
+        shadows: Iterable[int] | None = None,
+        sticky_key: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Set the endpoint's traffic policy: percent per version, shadows, sticky key.
+
+        Sticky keys move only as much as the new weights require.
+
+        Args:
+            endpoint: The endpoint name.
+            weights: ``{version: percent}`` summing to 100, e.g. ``{1: 90, 2: 10}``.
+            shadows: Versions that get copies of the traffic; None (default) keeps the
+                current ones, an empty list removes them.
+            sticky_key: As for :meth:`deploy`: None keeps it, ``""`` clears it.
+            reason: Why, kept in the revision and the audit log.
+
+        Returns:
+            The new revision (``EndpointRevision.to_dict()`` shape).
+
+        Raises:
+            InvalidInputError: weights that are not positive or do not sum to 100, versions the
+                endpoint's model does not have, or a status that may not take live traffic.
+            EndpointNotFoundError: no endpoint of that name.
+            PermissionDeniedError: the key is not a deployer (or above).
+        """
+        body: dict[str, Any] = {"weights": {str(v): w for v, w in weights.items()}}
+        if shadows is not None:
+            body["shadows"] = list(shadows)
+        if sticky_key is not None:
+            body["sticky_key"] = sticky_key
+        body["reason"] = reason
+        return self._object("PUT", f"/api/v1/endpoints/{_segment(endpoint)}/traffic", body)
+
+    def rollback(
+        self, endpoint: str, *, to_revision: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Restore an earlier revision's policy (default: the previous one) as a new revision.
+
+        Returns:
+            The new revision (``EndpointRevision.to_dict()`` shape); its policy is the restored
+            one, so the rollback can itself be rolled back.
+
+        Raises:
+            InvalidInputError: nothing earlier to restore, or ``to_revision`` is the current one.
+            RevisionNotFoundError: no such revision.
+            ConflictError: the revision routes to a version that was rejected since.
+            EndpointNotFoundError: no endpoint of that name.
+            PermissionDeniedError: the key is not a deployer (or above).
+        """
+        body = {"to_revision": to_revision, "reason": reason}
+        return self._object("POST", f"/api/v1/endpoints/{_segment(endpoint)}/rollback", body)
 
     def audit(
         self,
