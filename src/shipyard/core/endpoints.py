@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from shipyard.core.errors import InvalidNameError
+from shipyard.core.rollout import RolloutPlan
 from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import MODEL_NAME_PATTERN, MODEL_NAME_RULE
 
@@ -113,4 +115,88 @@ class Endpoint:
             created_at=datetime.fromisoformat(data["created_at"]),
             created_by=data["created_by"],
             current=EndpointRevision.from_dict(current) if current else None,
+        )
+
+
+class RolloutState(StrEnum):
+    """Where an automated progressive rollout stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """An automated canary rollout on an endpoint: its plan and where it is.
+
+    Attributes:
+        id: Its number (unique across endpoints).
+        endpoint: The endpoint it ramps.
+        canary: The version being ramped up.
+        stable: The version it replaces (and returns to on rollback).
+        plan: Steps, timing and health tolerances.
+        step: Index into ``plan.steps`` of the weight in force.
+        step_started_at: When the current step began (the controller's clock survives restarts).
+        state: Running, completed, rolled back (by the controller) or aborted (by a person).
+        reason: Why it ended, or what it waits for.
+        last_decision: The controller's latest decision with its checks, JSON-ready.
+    """
+
+    id: int
+    endpoint: str
+    canary: int
+    stable: int
+    plan: RolloutPlan
+    step: int
+    step_started_at: datetime
+    state: RolloutState
+    reason: str | None
+    last_decision: dict[str, Any] | None
+    started_by: str
+    started_at: datetime
+    updated_at: datetime
+
+    @property
+    def weight(self) -> float:
+        """The canary's share of traffic at the current step."""
+        return self.plan.steps[self.step]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "canary": self.canary,
+            "stable": self.stable,
+            "plan": self.plan.to_dict(),
+            "step": self.step,
+            "weight": self.weight,
+            "step_started_at": self.step_started_at.isoformat(),
+            "state": self.state.value,
+            "reason": self.reason,
+            "last_decision": self.last_decision,
+            "started_by": self.started_by,
+            "started_at": self.started_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rollout:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            id=int(data["id"]),
+            endpoint=data["endpoint"],
+            canary=int(data["canary"]),
+            stable=int(data["stable"]),
+            plan=RolloutPlan.from_dict(data["plan"]),
+            step=int(data["step"]),
+            step_started_at=datetime.fromisoformat(data["step_started_at"]),
+            state=RolloutState(data["state"]),
+            reason=data.get("reason"),
+            last_decision=data.get("last_decision"),
+            started_by=data["started_by"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
         )

@@ -17,7 +17,12 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from shipyard.core.endpoints import Endpoint, EndpointRevision, validate_endpoint_name
+from shipyard.core.endpoints import (
+    Endpoint,
+    EndpointRevision,
+    RolloutState,
+    validate_endpoint_name,
+)
 from shipyard.core.errors import (
     ConflictError,
     EndpointNotFoundError,
@@ -105,7 +110,7 @@ class Endpoints:
                 module's rules).
         """
         validate_endpoint_name(name)
-        model, number = _exact_ref(ref)
+        model, number = exact_ref(ref)
         if canary is not None and shadow:
             raise InvalidInputError("Choose --canary or --shadow, not both.")
         if canary is not None and not 0 < canary <= 100:
@@ -115,10 +120,11 @@ class Endpoints:
         now = self._registry.now()
         with self._registry.store.session(write=True) as s:
             endpoint = self._get_or_create(s, name, model, now)
+            refuse_during_rollout(s, name)
             version = s.models.get_version(model, number)
             current = endpoint.policy
             if shadow:
-                _require_status(version, shadow=True)
+                require_status(version, shadow=True)
                 if current is None:
                     raise InvalidInputError(
                         f"Endpoint {name!r} serves nothing yet, so there is no traffic to copy "
@@ -133,13 +139,13 @@ class Endpoints:
                 policy = current.reweighted(current.weights(), shadows=(*current.shadows, number))
                 action = "shadow"
             elif canary is None or canary == 100:
-                _require_status(version, full=True)
+                require_status(version, full=True)
                 weights = {number: 100.0}
                 policy = _next(current, weights, sticky_key)
                 action = "deploy"
             else:
-                _require_status(version)
-                stable = _stable_version(name, current, number)
+                require_status(version)
+                stable = stable_version(name, current, number)
                 policy = _next(current, {stable: 100.0 - canary, number: canary}, sticky_key)
                 action = "canary"
             if shadow and sticky_key is not KEEP:
@@ -165,12 +171,13 @@ class Endpoints:
         now = self._registry.now()
         with self._registry.store.session(write=True) as s:
             s.endpoints.lock(name)
+            refuse_during_rollout(s, name)
             endpoint = s.endpoints.get(name)
             for number in weights:
                 version = _version_of(s, endpoint, number)
-                _require_status(version, full=len(weights) == 1)
+                require_status(version, full=len(weights) == 1)
             for number in shadows or ():
-                _require_status(_version_of(s, endpoint, number), shadow=True)
+                require_status(_version_of(s, endpoint, number), shadow=True)
             current = endpoint.policy
             if current is None:
                 policy = TrafficPolicy.of(weights, shadows=tuple(shadows or ()))
@@ -225,6 +232,20 @@ class Endpoints:
                         "a rejected version is never served again. Pick another revision."
                     )
             why = reason or f"rolled back to revision {to_revision}"
+            for running in s.rollouts.running(name):  # a person's rollback overrides automation
+                s.rollouts.advance(
+                    running,
+                    state=RolloutState.ABORTED,
+                    reason=f"aborted by rollback: {why}",
+                    at=now,
+                )
+                s.audit.append(
+                    actor=self._actor,
+                    action="rollout.abort",
+                    target=name,
+                    details={"rollout": running.id, "reason": why},
+                    at=now,
+                )
             return self._write(
                 s, name, target.policy, "rollback", why, now, {"restored_revision": to_revision}
             )
@@ -277,34 +298,60 @@ class Endpoints:
         now: Any,
         extra: dict[str, Any],
     ) -> EndpointRevision:
-        revision = s.endpoints.add_revision(
-            name, policy, action=action, actor=self._actor, at=now, reason=reason
-        )
-        s.audit.append(
-            actor=self._actor,
-            action=f"endpoint.{action}",
-            target=name,
-            details={
-                "revision": revision.revision,
-                "weights": {str(v): w for v, w in policy.weights().items()},
-                "shadows": list(policy.shadows),
-                "sticky_key": policy.sticky_key,
-                "reason": reason,
-                **extra,
-            },
-            at=now,
-        )
-        return revision
+        return write_revision(s, self._actor, name, policy, action, reason, now, extra)
 
 
-def _exact_ref(ref: str) -> tuple[str, int]:
+def write_revision(
+    s: StoreSession,
+    actor: str,
+    name: str,
+    policy: TrafficPolicy,
+    action: str,
+    reason: str | None,
+    now: Any,
+    extra: dict[str, Any],
+) -> EndpointRevision:
+    """Append the endpoint's next revision and its audit entry (inside ``s``)."""
+    revision = s.endpoints.add_revision(
+        name, policy, action=action, actor=actor, at=now, reason=reason
+    )
+    s.audit.append(
+        actor=actor,
+        action=f"endpoint.{action}",
+        target=name,
+        details={
+            "revision": revision.revision,
+            "weights": {str(v): w for v, w in policy.weights().items()},
+            "shadows": list(policy.shadows),
+            "sticky_key": policy.sticky_key,
+            "reason": reason,
+            **extra,
+        },
+        at=now,
+    )
+    return revision
+
+
+def refuse_during_rollout(s: StoreSession, name: str) -> None:
+    """Raise ConflictError while an automated rollout drives the endpoint's traffic."""
+    for running in s.rollouts.running(name):
+        raise ConflictError(
+            f"Rollout #{running.id} is ramping {name!r} (canary version {running.canary} at "
+            f"{running.weight:g}%). Let it finish, or stop it with `shipyard rollout abort "
+            f"{name}` (or roll back with `shipyard rollback {name}`)."
+        )
+
+
+def exact_ref(ref: str) -> tuple[str, int]:
+    """``(model, version)`` of ``NAME:N``; InvalidInputError for any other form."""
     model, selector = parse_ref(ref)
     if selector is None or not selector.isdigit():
         raise InvalidInputError(f"Name the exact version to deploy, e.g. {model}:3 (got {ref!r}).")
     return model, int(selector)
 
 
-def _require_status(version: ModelVersion, *, full: bool = False, shadow: bool = False) -> None:
+def require_status(version: ModelVersion, *, full: bool = False, shadow: bool = False) -> None:
+    """Raise InvalidInputError unless ``version`` may take that traffic (the module's rules)."""
     status = version.status
     if status == Status.REJECTED:
         raise InvalidInputError(f"{version.ref} was rejected; a rejected version is never served.")
@@ -335,7 +382,8 @@ def _version_of(s: StoreSession, endpoint: Endpoint, number: int) -> ModelVersio
         ) from exc
 
 
-def _stable_version(name: str, current: TrafficPolicy | None, canary: int) -> int:
+def stable_version(name: str, current: TrafficPolicy | None, canary: int) -> int:
+    """The version with most of the traffic besides ``canary`` (InvalidInputError if none)."""
     weights = {v: w for v, w in (current.weights() if current else {}).items() if v != canary}
     if not weights:
         raise InvalidInputError(

@@ -50,6 +50,7 @@ from shipyard.registry.registration import (
     prepare_sample,
     stage_artifact,
 )
+from shipyard.registry.rollouts import Rollouts
 from shipyard.security.keys import generate_key, hash_secret
 from shipyard.store import MetadataStore, NewVersion, open_store
 
@@ -141,6 +142,11 @@ class Registry:
     def gates(self) -> Gates:
         """Gate policies, gate checks and evidence stored on versions."""
         return Gates(self)
+
+    @property
+    def rollouts(self) -> Rollouts:
+        """Automated progressive rollouts of endpoints."""
+        return Rollouts(self)
 
     @property
     def approvals(self) -> Approvals:

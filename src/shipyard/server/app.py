@@ -37,6 +37,7 @@ from shipyard.registry import Registry
 from shipyard.registry.access import KeyAuthenticator
 from shipyard.server.limits import BodyLimit
 from shipyard.server.options import ServeOptions
+from shipyard.server.rollouts import RolloutController
 from shipyard.serving.caching import ResponseCache
 from shipyard.serving.dataplane import DataPlane
 from shipyard.serving.deployments import BatchingOptions, ModelPool, PoolOptions
@@ -105,6 +106,11 @@ class ServerState:
         caches = {name: ResponseCache(size) for name, size in options.cache.items()}
         self.plane = DataPlane(self.pool, self.metrics, self.log_sink, caches)
         self.feedback = FeedbackStore(logs, self.worker_id)
+        self.rollouts = (
+            RolloutController(self.registry, self.metrics, logs)
+            if options.rollout_interval > 0 and options.role != "api"
+            else None
+        )
         self.started = False
 
     def is_ready(self) -> bool:
@@ -132,9 +138,28 @@ class ServerState:
         gc.collect()
         gc.freeze()
         self.started = True
+        controller = (
+            asyncio.create_task(self._control_rollouts()) if self.rollouts is not None else None
+        )
+        try:
+            while True:
+                await asyncio.sleep(self.options.poll_interval)
+                await self._refresh()
+        finally:
+            if controller is not None:
+                controller.cancel()
+                await asyncio.gather(controller, return_exceptions=True)
+
+    async def _control_rollouts(self) -> None:
+        assert self.rollouts is not None
         while True:
-            await asyncio.sleep(self.options.poll_interval)
-            await self._refresh()
+            await asyncio.sleep(self.options.rollout_interval)
+            try:
+                await asyncio.to_thread(self.rollouts.tick)
+            except ShipyardError as exc:
+                log.warning("The rollout controller could not run: %s", exc.message)
+            except Exception:  # never let the controller take the server down
+                log.exception("The rollout controller failed; it retries next interval")
 
     async def _refresh(self) -> None:
         try:

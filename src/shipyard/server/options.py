@@ -40,6 +40,8 @@ class ServeOptions:
         log_flush_interval: Seconds between log segment writes.
         workers: Worker processes (set by the CLI; used for metrics aggregation).
         metrics_dir: Directory for multi-process metrics (set when workers > 1).
+        rollout_interval: Seconds between two decisions of the progressive-delivery
+            controller (0 turns the controller off in this server).
     """
 
     auth: bool = True
@@ -58,6 +60,7 @@ class ServeOptions:
     log_flush_interval: float = 1.0
     workers: int = 1
     metrics_dir: str | None = None
+    rollout_interval: float = 5.0
 
     def __post_init__(self) -> None:
         if self.role not in ("all", "api", "inference"):
@@ -70,6 +73,8 @@ class ServeOptions:
                 raise ConfigurationError(f"The size given for {model!r} must be at least 1.")
         if self.poll_interval <= 0 or self.log_flush_interval <= 0:
             raise ConfigurationError("poll-interval and log-flush-interval must be positive.")
+        if self.rollout_interval < 0:
+            raise ConfigurationError("rollout-interval must be >= 0 (0 turns the controller off).")
         if self.max_wait_ms < 0 or self.inline_below_ms < 0:
             raise ConfigurationError("batch-wait-ms and inline-below-ms must be >= 0.")
 

@@ -7,6 +7,7 @@ multiprocess mode so any worker's ``/metrics`` answers for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import (
@@ -17,6 +18,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 LATENCY_BUCKETS = (
@@ -104,6 +106,12 @@ class ServingMetrics:
             ["endpoint"],
             registry=r,
         )
+        self.rollout_rollbacks = Counter(
+            "shipyard_rollout_rollbacks",
+            "Automated rollouts rolled back by the controller (alert on any increase).",
+            ["endpoint"],
+            registry=r,
+        )
         self.cache_lookups = Counter(
             "shipyard_response_cache_lookups",
             "Response cache lookups, by endpoint and result (hit or miss).",
@@ -113,8 +121,15 @@ class ServingMetrics:
 
     def render(self) -> bytes:
         """The exposition text for a scrape."""
+        return generate_latest(self._source())
+
+    def collect(self) -> Iterable[Metric]:
+        """Every metric family with its samples (all workers' in multiprocess mode)."""
+        return self._source().collect()
+
+    def _source(self) -> CollectorRegistry:
         if self._multiprocess_dir is None:
-            return generate_latest(self.registry)
+            return self.registry
         merged = CollectorRegistry()
         MultiProcessCollector(merged, path=str(self._multiprocess_dir))  # type: ignore[no-untyped-call]
-        return generate_latest(merged)
+        return merged

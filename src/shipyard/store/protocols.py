@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from shipyard.core.endpoints import Endpoint, EndpointRevision
+from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout, RolloutState
 from shipyard.core.governance import (
     CheckKind,
     GatePolicyRecord,
@@ -21,6 +21,7 @@ from shipyard.core.governance import (
     RequestState,
     VersionCheck,
 )
+from shipyard.core.rollout import RolloutPlan
 from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import (
     ApiKey,
@@ -330,6 +331,48 @@ class GovernanceRepository(Protocol):
         ...
 
 
+class RolloutRepository(Protocol):
+    """Automated progressive rollouts: their plan and durable progress."""
+
+    def start(
+        self,
+        endpoint_id: int,
+        *,
+        canary: int,
+        stable: int,
+        plan: RolloutPlan,
+        actor: str,
+        at: datetime,
+    ) -> Rollout:
+        """Record a new running rollout at step 0 (one running per endpoint)."""
+        ...
+
+    def get(self, rollout_id: int) -> Rollout:
+        """One rollout."""
+        ...
+
+    def running(self, endpoint: str | None = None) -> list[Rollout]:
+        """Running rollouts (of one endpoint, or all), oldest first."""
+        ...
+
+    def history(self, endpoint: str, *, limit: int = 20) -> list[Rollout]:
+        """The endpoint's rollouts, newest first."""
+        ...
+
+    def advance(
+        self,
+        rollout: Rollout,
+        *,
+        step: int | None = None,
+        state: RolloutState | None = None,
+        reason: str | None = None,
+        last_decision: dict[str, Any] | None = None,
+        at: datetime,
+    ) -> Rollout | None:
+        """Update a running rollout if it is still at ``rollout.step``; None if it moved on."""
+        ...
+
+
 class StoreSession(Protocol):
     """One transaction over every aggregate."""
 
@@ -356,6 +399,11 @@ class StoreSession(Protocol):
     @property
     def governance(self) -> GovernanceRepository:
         """Gate policies, version evidence and promotion requests."""
+        ...
+
+    @property
+    def rollouts(self) -> RolloutRepository:
+        """Automated progressive rollouts."""
         ...
 
 

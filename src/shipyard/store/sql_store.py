@@ -14,6 +14,7 @@ from shipyard.store.migrate import require_current
 from shipyard.store.sql_audit import SqlAuditRepository
 from shipyard.store.sql_endpoints import SqlEndpointRepository
 from shipyard.store.sql_governance import SqlGovernanceRepository
+from shipyard.store.sql_rollouts import SqlRolloutRepository
 from shipyard.store.sql_keys import SqlKeyRepository
 from shipyard.store.sql_models import SqlModelRepository
 
@@ -27,6 +28,7 @@ class SqlSession:
         self._keys = SqlKeyRepository(connection)
         self._endpoints = SqlEndpointRepository(connection)
         self._governance = SqlGovernanceRepository(connection)
+        self._rollouts = SqlRolloutRepository(connection)
 
     @property
     def models(self) -> SqlModelRepository:
@@ -52,6 +54,11 @@ class SqlSession:
     def governance(self) -> SqlGovernanceRepository:
         """See StoreSession.governance."""
         return self._governance
+
+    @property
+    def rollouts(self) -> SqlRolloutRepository:
+        """See StoreSession.rollouts."""
+        return self._rollouts
 
 
 class SqlMetadataStore:
