@@ -30,6 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shipyard._version import __version__
 from shipyard.api.openapi import install_openapi
+from shipyard.api.endpoints import router as endpoint_routes
+from shipyard.api.governance import router as governance_routes
 from shipyard.api.routes import router as control_plane
 from shipyard.core.errors import ShipyardError
 from shipyard.core.settings import Settings
@@ -227,6 +229,8 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
     )
     if options.role in ("all", "api"):
         app.include_router(control_plane)
+        app.include_router(endpoint_routes)
+        app.include_router(governance_routes)
     routes = [
         route
         for route in http.routes()

@@ -1,0 +1,126 @@
+"""Control-plane API of gates, approvals and rollouts, in process, with real keys and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shipyard.core.types import Role
+from tests.fixtures.serving import Served, running_app
+
+pytestmark = pytest.mark.anyio
+
+
+def error_of(response: object) -> dict[str, str]:
+    body = response.json()  # type: ignore[attr-defined]
+    assert set(body) == {"error"}, body
+    return body["error"]
+
+
+async def test_gate_policy_check_and_four_eyes_over_http(served: Served, model_dir: Path) -> None:
+    registry = served.registry
+    registry.register(
+        "cancer", model_dir / "model.skops", sample_data=model_dir / "sample.csv", target="target"
+    )  # v2
+    approver, deployer, viewer = (
+        served.headers(r) for r in (Role.APPROVER, Role.DEPLOYER, Role.VIEWER)
+    )
+    rows = pd.read_csv(model_dir / "sample.csv").head(200).to_dict(orient="records")
+    async with running_app(served.settings) as client:
+        base = "/api/v1/models/cancer"
+        bad = await client.put(
+            f"{base}/gate-policy", json={"text": "approvals: -1\n"}, headers=approver
+        )
+        assert bad.status_code == 422 and error_of(bad)["code"] == "invalid_gate_policy"
+        assert "line 1: approvals" in error_of(bad)["message"]
+        denied = await client.put(f"{base}/gate-policy", json={"text": "{}"}, headers=deployer)
+        assert denied.status_code == 403
+
+        policy = "approvals: 1\nmetrics:\n  accuracy: {min: 0.8}\n"
+        r = await client.put(f"{base}/gate-policy", json={"text": policy}, headers=approver)
+        assert r.status_code == 200 and r.json()["revision"] == 1
+        r = await client.get(f"{base}/gate-policy", headers=viewer)
+        assert r.json()["policy"]["approvals"] == 1 and len(r.json()["history"]) == 1
+
+        refused = await client.post(
+            f"{base}/versions/2/promote", json={"to": "production"}, headers=deployer
+        )
+        assert refused.status_code == 409 and error_of(refused)["code"] == "gates_failed"
+        assert "metric:accuracy" in error_of(refused)["message"]
+
+        check = await client.post(
+            f"{base}/versions/2/gate-check", json={"rows": rows}, headers=deployer
+        )
+        assert check.status_code == 200 and check.json()["passed"], check.text
+        empty = await client.post(
+            f"{base}/versions/2/gate-check", json={"rows": []}, headers=deployer
+        )
+        assert empty.status_code == 422 and "'rows' is empty" in error_of(empty)["message"]
+        stored = await client.get(f"{base}/versions/2/checks?kind=gate", headers=viewer)
+        assert stored.json()[0]["passed"] is True
+
+        pending = await client.post(
+            f"{base}/versions/2/promote", json={"to": "production"}, headers=deployer
+        )
+        assert pending.status_code == 200 and pending.json()["status"] == "pending_approval"
+        queue = await client.get("/api/v1/approvals", headers=viewer)
+        assert [(q["model"], q["version"]) for q in queue.json()] == [("cancer", 2)]
+        no_role = await client.post(f"{base}/versions/2/approve", json={}, headers=deployer)
+        assert no_role.status_code == 403
+        done = await client.post(
+            f"{base}/versions/2/approve", json={"comment": "ok"}, headers=approver
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["version"]["status"] == "production"
+        assert done.json()["request"]["decisions"][0]["comment"] == "ok"
+
+        # The approver requests the next one: approving it too is refused.
+        registry.register(
+            "cancer",
+            model_dir / "model.skops",
+            sample_data=model_dir / "sample.csv",
+            target="target",
+        )
+        await client.post(f"{base}/versions/3/gate-check", json={"rows": rows}, headers=approver)
+        await client.post(f"{base}/versions/3/promote", json={"to": "production"}, headers=approver)
+        own = await client.post(f"{base}/versions/3/approve", json={}, headers=approver)
+        assert own.status_code == 403 and error_of(own)["code"] == "self_approval"
+
+
+async def test_rollouts_over_http(served: Served, model_dir: Path) -> None:
+    registry = served.registry
+    registry.register("sum", model_dir / "sum_model.py", sample_data=model_dir / "ab.csv")
+    registry.promote("sum:2", "staging")
+    registry.endpoints.deploy("web", "sum:1")
+    deployer, viewer = served.headers(Role.DEPLOYER), served.headers(Role.VIEWER)
+    async with running_app(served.settings) as client:
+        bad = await client.post(
+            "/api/v1/endpoints/web/rollouts",
+            json={"version": "sum:2", "steps": [10, 50, 25]},
+            headers=deployer,
+        )
+        assert bad.status_code == 422 and "must increase and end at 100" in error_of(bad)["message"]
+        started = await client.post(
+            "/api/v1/endpoints/web/rollouts",
+            json={"version": "sum:2", "steps": [20, 100], "interval_seconds": 600},
+            headers=deployer,
+        )
+        assert started.status_code == 201, started.text
+        assert started.json()["weight"] == 20 and started.json()["state"] == "running"
+        busy = await client.post(
+            "/api/v1/endpoints/web/deploy", json={"version": "sum:2", "canary": 5}, headers=deployer
+        )
+        assert busy.status_code == 409 and "rollout abort web" in error_of(busy)["message"]
+        listed = await client.get("/api/v1/endpoints/web/rollouts", headers=viewer)
+        assert [r["state"] for r in listed.json()] == ["running"]
+        stopped = await client.post(
+            "/api/v1/endpoints/web/rollouts/abort", json={"reason": "test"}, headers=deployer
+        )
+        assert stopped.status_code == 200 and stopped.json()["state"] == "aborted"
+        again = await client.post("/api/v1/endpoints/web/rollouts/abort", json={}, headers=deployer)
+        assert again.status_code == 409
+        missing = await client.get("/api/v1/endpoints/nope/rollouts", headers=viewer)
+        assert missing.status_code == 404 and error_of(missing)["code"] == "endpoint_not_found"
+    assert registry.endpoints.get("web").policy.weights() == {1: 100.0}  # type: ignore[union-attr]
