@@ -56,8 +56,15 @@ def serve(
     poll_interval: Annotated[
         float, typer.Option(help="Seconds between checks for new production versions.")
     ] = 0.5,
+    rollout_interval: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between two decisions of the automated-rollout controller "
+            "(0 turns it off in this server)."
+        ),
+    ] = 5.0,
 ) -> None:
-    """Serve every production model over REST v1 and Open Inference Protocol v2, plus the API.
+    """Serve every endpoint over REST v1 and Open Inference Protocol v2, plus the API.
 
     Serves the local SHIPYARD_HOME (SHIPYARD_DATABASE_URL) even when SHIPYARD_URL is set.
     """
@@ -80,6 +87,7 @@ def serve(
         model_batch_size=model_sizes,
         log_predictions=not no_log_predictions,
         workers=workers,
+        rollout_interval=rollout_interval,
     )
     if no_auth:
         output.warn(
