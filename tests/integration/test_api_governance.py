@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -124,3 +126,43 @@ async def test_rollouts_over_http(served: Served, model_dir: Path) -> None:
         missing = await client.get("/api/v1/endpoints/nope/rollouts", headers=viewer)
         assert missing.status_code == 404 and error_of(missing)["code"] == "endpoint_not_found"
     assert registry.endpoints.get("web").policy.weights() == {1: 100.0}  # type: ignore[union-attr]
+
+
+async def test_ab_report_compares_versions_on_feedback(served: Served, model_dir: Path) -> None:
+    registry = served.registry
+    registry.register("sum", model_dir / "sum_model.py", sample_data=model_dir / "ab.csv")
+    registry.promote("sum:2", "staging")
+    registry.endpoints.deploy("web", "sum:1")
+    registry.endpoints.deploy("web", "sum:2", canary=50)
+    h = served.headers(Role.DEPLOYER)  # predicts and reads
+    rng = np.random.default_rng(0)
+    async with running_app(served.settings) as client:
+        empty = await client.get("/api/v1/endpoints/web/ab", headers=h)
+        assert empty.status_code == 200 and empty.json()["enough_data"] is False
+        items = []
+        for i in range(300):
+            r = await client.post(
+                "/v1/endpoints/web/predict",
+                json={"instances": [{"a": float(i), "b": 1.0}]},
+                headers=h,
+            )
+            answer = r.json()
+            bias = 0.0 if answer["version"] == 1 else 1.0  # v2 is worse by one unit
+            label = answer["predictions"][0] + bias + rng.normal(0, 0.5)
+            items.append({"request_id": answer["request_id"], "label": label})
+        r = await client.post("/v1/feedback", json={"endpoint": "web", "items": items}, headers=h)
+        assert r.status_code == 200, r.text
+        await asyncio.sleep(0.3)  # the log writer flushes every 50 ms here
+        report = (await client.get("/api/v1/endpoints/web/ab", headers=h)).json()
+        short = await client.get("/api/v1/endpoints/web/ab?min_samples=10000", headers=h)
+        bad = await client.get("/api/v1/endpoints/web/ab?confidence=2", headers=h)
+        missing = await client.get("/api/v1/endpoints/nope/ab", headers=h)
+    assert report["metric"] == "mae" and report["enough_data"] is True
+    by_version = {v["version"]: v for v in report["versions"]}
+    assert set(by_version) == {1, 2} and sum(v["n"] for v in by_version.values()) == 300
+    [comparison] = report["comparisons"]
+    assert comparison["is_significant"] and comparison["p_value"] < 0.001
+    assert 0.4 < comparison["difference"] < 0.8  # E|1 + N(0, .5)| - E|N(0, .5)| = 0.6
+    assert "Not enough data" in short.json()["verdict"]
+    assert bad.status_code == 422
+    assert missing.status_code == 404 and error_of(missing)["code"] == "endpoint_not_found"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Deployer, Reader, registry_for
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.rollout import RolloutPlan
+from shipyard.registry.analysis import ab_report
 from shipyard.registry.endpoints import KEEP
 
 
@@ -197,3 +199,31 @@ def list_rollouts(name: str, request: Request, caller: Reader) -> list[dict[str,
 def abort_rollout(name: str, body: AbortBody, request: Request, caller: Deployer) -> dict[str, Any]:
     """Stop the running rollout; all traffic goes back to its stable version."""
     return registry_for(request, caller).rollouts.abort(name, reason=body.reason).to_dict()
+
+
+@router.get("/endpoints/{name}/ab", tags=["rollouts"], summary="A/B analysis on feedback")
+def ab(
+    name: str,
+    request: Request,
+    caller: Reader,
+    metric: str | None = None,
+    confidence: Annotated[float, Query(ge=0.5, lt=1)] = 0.95,
+    min_samples: Annotated[int, Query(ge=2)] = 30,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """Compare the endpoint's versions on the feedback their answers received.
+
+    Each version's metric with its confidence interval, each challenger's difference from the
+    baseline with its p-value, the sample sizes, and a plain verdict.
+    """
+    report = ab_report(
+        registry_for(request, caller),
+        name,
+        metric=metric,
+        confidence=confidence,
+        min_samples=min_samples,
+        since=since,
+        until=until,
+    )
+    return report.to_dict()
