@@ -29,9 +29,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shipyard._version import __version__
-from shipyard.api.openapi import install_openapi
 from shipyard.api.endpoints import router as endpoint_routes
 from shipyard.api.governance import router as governance_routes
+from shipyard.api.openapi import install_openapi
 from shipyard.api.routes import router as control_plane
 from shipyard.core.errors import ShipyardError
 from shipyard.core.settings import Settings
@@ -110,7 +110,7 @@ class ServerState:
         self.feedback = FeedbackStore(logs, self.worker_id)
         self.rollouts = (
             RolloutController(self.registry, self.metrics, logs)
-            if options.rollout_interval > 0 and options.role != "api"
+            if options.rollout_interval > 0 and options.role != "api" and options.serve_endpoints
             else None
         )
         self.started = False
@@ -134,7 +134,8 @@ class ServerState:
         """Load production versions, then keep polling for changes (until cancelled)."""
         if self.log_sink is not None:
             self.log_sink.start()
-        await self._refresh()
+        if self.options.serve_endpoints:
+            await self._refresh()
         # Everything loaded so far (frameworks, models) lives as long as the process: move it
         # out of the collector's sight, so full collections stay short under load.
         gc.collect()
@@ -146,7 +147,8 @@ class ServerState:
         try:
             while True:
                 await asyncio.sleep(self.options.poll_interval)
-                await self._refresh()
+                if self.options.serve_endpoints:
+                    await self._refresh()
         finally:
             if controller is not None:
                 controller.cancel()

@@ -42,6 +42,8 @@ class ServeOptions:
         metrics_dir: Directory for multi-process metrics (set when workers > 1).
         rollout_interval: Seconds between two decisions of the progressive-delivery
             controller (0 turns the controller off in this server).
+        serve_endpoints: Serve the registry's endpoints (False: only pinned versions, loaded
+            on demand — the pilot's isolated server).
     """
 
     auth: bool = True
@@ -61,6 +63,7 @@ class ServeOptions:
     workers: int = 1
     metrics_dir: str | None = None
     rollout_interval: float = 5.0
+    serve_endpoints: bool = True
 
     def __post_init__(self) -> None:
         if self.role not in ("all", "api", "inference"):

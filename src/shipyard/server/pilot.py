@@ -315,7 +315,13 @@ def _isolated_settings(settings: Settings, home: Path) -> Settings:
 
 def _pilot_options() -> ServeOptions:
     # No polling while measuring: the pinned version is all the pilot asks for.
-    return ServeOptions(auth=False, role="inference", poll_interval=3600.0)
+    return ServeOptions(
+        auth=False,
+        role="inference",
+        poll_interval=3600.0,
+        rollout_interval=0,
+        serve_endpoints=False,
+    )
 
 
 @contextmanager

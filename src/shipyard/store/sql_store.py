@@ -14,9 +14,9 @@ from shipyard.store.migrate import require_current
 from shipyard.store.sql_audit import SqlAuditRepository
 from shipyard.store.sql_endpoints import SqlEndpointRepository
 from shipyard.store.sql_governance import SqlGovernanceRepository
-from shipyard.store.sql_rollouts import SqlRolloutRepository
 from shipyard.store.sql_keys import SqlKeyRepository
 from shipyard.store.sql_models import SqlModelRepository
+from shipyard.store.sql_rollouts import SqlRolloutRepository
 
 
 class SqlSession:
