@@ -108,7 +108,11 @@ def test_init_register_show_promote_predict_audit(
     assert len(stdout_csv.splitlines()) == 570
 
     entries = json.loads(cli(env, "audit", "list", "--json").stdout)
-    assert [e["action"] for e in entries][:2] == ["version.promote", "version.register"]
+    assert [e["action"] for e in entries][:3] == [
+        "version.promote",
+        "version.gate",
+        "version.register",
+    ]
     assert all(e["actor"].startswith("os:") for e in entries)
     verified = json.loads(cli(env, "audit", "verify", "--json").stdout)
     assert verified["ok"] and verified["entries_checked"] == len(entries)
