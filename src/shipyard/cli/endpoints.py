@@ -167,14 +167,38 @@ def deploy(
         typer.Option(help="Feature (or routing key) that keeps a caller on one version."),
     ] = None,
     reason: Reason = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Ramp the canary up by itself while it is healthy (else roll it back), as "
+            "the server's controller decides from its metrics.",
+        ),
+    ] = False,
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            help="With --auto: canary percents, e.g. 10,25,50,100 (default: from --canary)."
+        ),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option(help="With --auto: time at each step at least, e.g. 30s, 5m.")
+    ] = "5m",
+    min_requests: Annotated[
+        int | None, typer.Option(help="With --auto: canary requests needed at each step.")
+    ] = 100,
     json_out: JsonFlag = False,
 ) -> None:
     """Deploy a version to an endpoint: all traffic, a canary share, or shadow copies.
 
-    All traffic needs a production version; a canary, a staging or production one.
+    All traffic needs a production version; a canary, a staging or production one. With
+    --auto the canary ramps through --steps while healthy and rolls back by itself when not.
 
     Goes through the server at SHIPYARD_URL when set, audited under SHIPYARD_API_KEY.
     """
+    if auto:
+        _deploy_auto(endpoint, ref, canary, shadow, steps, interval, min_requests, reason, json_out)
+        return
     with open_registry() as registry:
         revision = registry.endpoints.deploy(
             endpoint,
@@ -199,6 +223,40 @@ def deploy(
         sep = ", " if len(policy.weights()) > 1 else "; "  # more routes, or only extras
         what = f"{model}:{version} takes {share:g}%{label}" + (f"{sep}{rest}" if rest else "")
     output.console.print(f"{endpoint} revision {revision.revision}: {what}.", highlight=False)
+
+
+def _deploy_auto(
+    endpoint: str,
+    ref: str,
+    canary: float | None,
+    shadow: bool,
+    steps: str | None,
+    interval: str,
+    min_requests: int | None,
+    reason: str | None,
+    json_out: bool,
+) -> None:
+    from shipyard.cli.context import open_local_registry
+    from shipyard.cli.rollouts import plan_for
+
+    if shadow:
+        raise typer.BadParameter("--auto ramps a canary; it does not apply to --shadow.")
+    plan = plan_for(canary, steps, interval, min_requests)
+    with open_local_registry() as registry:
+        rollout = registry.rollouts.start(endpoint, ref, plan, reason=reason)
+    if json_out:
+        output.emit_json(rollout.to_dict())
+        return
+    path = " → ".join(f"{s:g}%" for s in plan.steps)
+    output.console.print(
+        f"Rollout #{rollout.id} on {endpoint}: {ref} takes {rollout.weight:g}% now and ramps "
+        f"{path} while healthy (each step at least {interval}"
+        + (f" and {min_requests} canary requests" if min_requests else "")
+        + "). `shipyard rollout status "
+        + endpoint
+        + "` follows it; a running server's controller decides.",
+        highlight=False,
+    )
 
 
 def rollback(

@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from shipyard._version import __version__
-from shipyard.cli import admin, endpoints, models, output, quickstart, serve
+from shipyard.cli import (
+    admin,
+    endpoints,
+    governance,
+    models,
+    output,
+    quickstart,
+    rollouts,
+    serve,
+)
 from shipyard.core.errors import ShipyardError
 
 app = typer.Typer(
@@ -33,9 +42,15 @@ app.command()(models.predict)
 app.command()(models.promote)
 app.command()(endpoints.deploy)
 app.command()(endpoints.rollback)
+app.command()(governance.approve)
+app.command()(governance.approvals)
+app.command()(governance.pilot)
+app.command()(rollouts.ab)
 app.command()(serve.serve)
 app.add_typer(models.models_app, name="models")
 app.add_typer(endpoints.endpoints_app, name="endpoints")
+app.add_typer(governance.gate_app, name="gate")
+app.add_typer(rollouts.rollout_app, name="rollout")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.db_app, name="db")

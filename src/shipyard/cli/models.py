@@ -347,11 +347,22 @@ def promote(
 ) -> None:
     """Move a version through its lifecycle (production archives the previous one).
 
+    Production first requires the version to pass its gates (`shipyard gate check`); if the
+    model's gate policy asks for approvals, the version then waits in pending_approval.
+
     Goes through the server at SHIPYARD_URL when set, audited under SHIPYARD_API_KEY.
     """
     with open_registry() as registry:
         moved = registry.promote(ref, to, reason=reason)
     if json_out:
         output.emit_json(moved.to_dict())
+        return
+    if moved.status.value == "pending_approval":
+        output.console.print(
+            f"{moved.ref} passed its gates and is [bold]waiting for approval[/]: an approver "
+            f"other than you runs `shipyard approve {moved.ref}` (`shipyard approvals` lists "
+            "what is waiting).",
+            highlight=False,
+        )
         return
     output.console.print(f"{moved.ref} is now [bold]{moved.status.value}[/].")

@@ -18,15 +18,15 @@ def key_values(items: list[str] | None, option: str) -> dict[str, str]:
     return result
 
 
-def metrics(items: list[str] | None) -> dict[str, float]:
+def metrics(items: list[str] | None, option: str = "--metric") -> dict[str, float]:
     """Like ``key_values`` but the values must be numbers."""
     result: dict[str, float] = {}
-    for key, value in key_values(items, "--metric").items():
+    for key, value in key_values(items, option).items():
         try:
             result[key] = float(value)
         except ValueError:
             raise typer.BadParameter(
-                f"metric {key!r} must be a number, got {value!r}", param_hint="--metric"
+                f"metric {key!r} must be a number, got {value!r}", param_hint=option
             ) from None
     return result
 
