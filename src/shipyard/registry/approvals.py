@@ -15,6 +15,7 @@ from shipyard.core.errors import ConflictError, InvalidInputError, SelfApprovalE
 from shipyard.core.governance import PromotionRequest, RequestState
 from shipyard.core.lifecycle import check_move
 from shipyard.core.types import ModelVersion, Status
+from shipyard.registry.promotion import apply_move
 from shipyard.registry.refs import parse_ref
 
 if TYPE_CHECKING:
@@ -170,18 +171,9 @@ class Approvals:
 def _to_production(
     s: StoreSession, version: ModelVersion, request: PromotionRequest, actor: str, now: datetime
 ) -> ModelVersion:
-    replaced = s.models.production_version(version.model)
-    if replaced is not None:
-        s.models.set_status(
-            version.model,
-            replaced.version,
-            Status.ARCHIVED,
-            actor=actor,
-            at=now,
-            reason=f"replaced in production by version {version.version}",
-        )
     approvers = [d.actor for d in request.decisions if d.approve]
-    moved = s.models.set_status(
+    moved, replaced = apply_move(
+        s,
         version.model,
         version.version,
         Status.PRODUCTION,

@@ -150,7 +150,9 @@ class Endpoints:
                 action = "canary"
             if shadow and sticky_key is not KEEP:
                 policy = _with_sticky(policy, sticky_key)
-            return self._write(s, name, policy, action, reason, now, {"version": version.ref})
+            return write_revision(
+                s, self._actor, name, policy, action, reason, now, {"version": version.ref}
+            )
 
     def set_traffic(
         self,
@@ -185,7 +187,7 @@ class Endpoints:
                 policy = current.reweighted(weights, shadows=shadows)
             if sticky_key is not KEEP:
                 policy = _with_sticky(policy, sticky_key)
-            return self._write(s, name, policy, "traffic", reason, now, {})
+            return write_revision(s, self._actor, name, policy, "traffic", reason, now, {})
 
     def rollback(
         self, name: str, *, to_revision: int | None = None, reason: str | None = None
@@ -246,8 +248,15 @@ class Endpoints:
                     details={"rollout": running.id, "reason": why},
                     at=now,
                 )
-            return self._write(
-                s, name, target.policy, "rollback", why, now, {"restored_revision": to_revision}
+            return write_revision(
+                s,
+                self._actor,
+                name,
+                target.policy,
+                "rollback",
+                why,
+                now,
+                {"restored_revision": to_revision},
             )
 
     def record_revision(
@@ -257,7 +266,7 @@ class Endpoints:
         now = self._registry.now()
         with self._registry.store.session(write=True) as s:
             s.endpoints.lock(name)
-            return self._write(s, name, policy, action, reason, now, {})
+            return write_revision(s, self._actor, name, policy, action, reason, now, {})
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -287,18 +296,6 @@ class Endpoints:
                 f"Deploy a version of {endpoint.model!r}, or create another endpoint."
             )
         return endpoint
-
-    def _write(
-        self,
-        s: StoreSession,
-        name: str,
-        policy: TrafficPolicy,
-        action: str,
-        reason: str | None,
-        now: Any,
-        extra: dict[str, Any],
-    ) -> EndpointRevision:
-        return write_revision(s, self._actor, name, policy, action, reason, now, extra)
 
 
 def write_revision(

@@ -43,6 +43,7 @@ from shipyard.registry.approvals import Approvals
 from shipyard.registry.endpoints import Endpoints
 from shipyard.registry.gating import Gates
 from shipyard.registry.lineage import git_state, local_actor
+from shipyard.registry.promotion import apply_move
 from shipyard.registry.refs import parse_ref
 from shipyard.registry.registration import (
     DEFAULT_REFERENCE_ROWS,
@@ -439,20 +440,8 @@ class Registry:
                         else RequestState.WITHDRAWN
                     )
                     s.governance.close_request(request.id, state, now)
-            replaced = None
-            if target == Status.PRODUCTION:
-                replaced = s.models.production_version(name)
-                if replaced is not None:
-                    s.models.set_status(
-                        name,
-                        replaced.version,
-                        Status.ARCHIVED,
-                        actor=self.actor,
-                        at=now,
-                        reason=f"replaced in production by version {number}",
-                    )
-            moved = s.models.set_status(
-                name, number, target, actor=self.actor, at=now, reason=reason
+            moved, replaced = apply_move(
+                s, name, number, target, actor=self.actor, at=now, reason=reason
             )
             s.audit.append(
                 actor=self.actor,
