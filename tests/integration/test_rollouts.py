@@ -172,3 +172,44 @@ async def test_controller_rolls_back_a_faulty_canary_and_says_why(
     assert 'shipyard_rollout_rollbacks_total{endpoint="web"} 1.0' in metrics
     assert registry.audit_entries(action="rollout.rolled_back", limit=1)[0].target == "web"
     assert failures  # the canary's own failures reached callers until it was pulled
+
+
+@pytest.mark.anyio
+async def test_a_rollout_resumes_after_a_server_restart(served: Served, model_dir: Path) -> None:
+    registry = served.registry
+    registry.endpoints.deploy("web", "sum:1")
+    registry.register("sum", model_dir / "sum_model.py", sample_data=model_dir / "ab.csv")
+    registry.gates.check("sum:2")
+    registry.promote("sum:2", "production")
+    plan = RolloutPlan(steps=(20.0, 40.0, 60.0, 100.0), interval_seconds=0.5, min_requests=20)
+    registry.rollouts.start("web", "sum:2", plan)
+    options = fast_options(rollout_interval=0.1)
+    for until in ("step 2", "complete"):
+        async with running_app(served.settings, options) as client:
+            stop, failures = asyncio.Event(), []
+            workers = [
+                asyncio.create_task(_load(client, served, stop, 1, failures)) for _ in range(3)
+            ]
+            try:
+                if until == "step 2":  # the first server gets the rollout past its first step
+                    await _until(lambda: registry.rollouts.history("web")[0].step >= 1)
+                else:  # a new server picks the stored rollout up where it was
+                    await _until_state(served, RolloutState.COMPLETED)
+            finally:
+                stop.set()
+                await asyncio.gather(*workers)
+        assert failures == []
+        if until == "step 2":
+            paused = registry.rollouts.history("web")[0]
+            assert paused.state == RolloutState.RUNNING and paused.step in (1, 2)
+    assert registry.endpoints.get("web").policy.weights() == {2: 100.0}  # type: ignore[union-attr]
+
+
+async def _until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
