@@ -10,6 +10,7 @@ import pytest
 from shipyard.core.endpoints import RolloutState
 from shipyard.core.errors import ConflictError, InvalidInputError
 from shipyard.core.rollout import Decision, RolloutPlan
+from shipyard.core.types import Role
 from shipyard.registry import Registry
 from tests.fixtures.serving import Served, fast_options, running_app
 
@@ -213,3 +214,46 @@ async def _until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-u
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+@pytest.mark.anyio
+async def test_controller_rolls_back_a_canary_that_is_wrong_more_often(
+    served: Served, model_dir: Path
+) -> None:
+    """Same errors and latency, but the feedback says the canary's answers are worse."""
+    from shipyard.server.rollouts import RolloutController
+
+    registry = served.registry
+    registry.endpoints.deploy("web", "sum:1")
+    registry.register("sum", model_dir / "sum_model.py", sample_data=model_dir / "ab.csv")
+    registry.promote("sum:2", "staging")
+    plan = RolloutPlan(steps=(50.0, 100.0), interval_seconds=3600, min_requests=1, min_samples=20)
+    rollout = registry.rollouts.start("web", "sum:2", plan)
+    headers = served.headers(Role.DEPLOYER)
+    async with running_app(served.settings, fast_options(rollout_interval=0)) as client:
+        state = client.app.state.shipyard
+        controller = RolloutController(
+            registry, state.metrics, served.settings.home / "logs", feedback_every=0
+        )
+        items = []
+        for i in range(160):
+            r = await client.post(
+                "/v1/endpoints/web/predict",
+                json={"instances": [{"a": i % 4, "b": 1}]},
+                headers=headers,
+            )
+            answer = r.json()
+            wrong = answer["version"] == 2 and i % 3 != 0  # the canary is right a third of the time
+            label = answer["predictions"][0] + (1 if wrong else 0)
+            items.append({"request_id": answer["request_id"], "label": label})
+        r = await client.post(
+            "/v1/feedback", json={"endpoint": "web", "items": items}, headers=headers
+        )
+        assert r.status_code == 200, r.text
+        await asyncio.sleep(0.3)  # let the log writer flush
+        # Accuracy counts feedback since the step began, so the first look can decide.
+        [updated] = await asyncio.to_thread(controller.tick)
+    assert updated.id == rollout.id and updated.state == RolloutState.ROLLED_BACK, updated
+    assert "accuracy" in (updated.reason or "")
+    checks = {c["name"]: c for c in (updated.last_decision or {})["checks"]}
+    assert checks["accuracy"]["outcome"] == "fail" and checks["error_rate"]["outcome"] != "fail"

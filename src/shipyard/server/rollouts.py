@@ -51,6 +51,7 @@ class RolloutController:
         metrics: The server's metrics (its own, or every worker's in multiprocess mode).
         log_root: Where prediction logs and feedback are, for the accuracy check.
         clock: Seconds since the epoch (tests pass their own).
+        feedback_every: Seconds between two reads of the prediction log for accuracy.
     """
 
     def __init__(
@@ -60,11 +61,13 @@ class RolloutController:
         log_root: Path,
         *,
         clock: Callable[[], float] = time.time,
+        feedback_every: float = FEEDBACK_EVERY,
     ) -> None:
         self._registry = registry.as_actor(CONTROLLER)
         self._metrics = metrics
         self._log_root = log_root
         self._clock = clock
+        self._feedback_every = feedback_every
         self._baselines: dict[tuple[int, int], dict[int, VersionWindow]] = {}
         self._feedback: dict[tuple[int, int], tuple[float, dict[int, tuple[int, int]]]] = {}
 
@@ -153,7 +156,7 @@ class RolloutController:
         """``version -> (outcomes with feedback, correct)`` since the step began (cached)."""
         key = (rollout.id, rollout.step)
         cached = self._feedback.get(key)
-        if cached is not None and self._clock() - cached[0] < FEEDBACK_EVERY:
+        if cached is not None and self._clock() - cached[0] < self._feedback_every:
             return cached[1]
         result: dict[int, tuple[int, int]] = {}
         if (self._log_root / rollout.endpoint / "feedback").is_dir():
