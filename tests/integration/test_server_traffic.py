@@ -149,3 +149,26 @@ async def test_a_policy_waits_for_its_versions_to_load(web: Served, model_dir: P
         body = {"instances": [{"a": 1, "b": 2}]}
         answers = [(await predict(client, web, body))["version"] for _ in range(50)]
         assert set(answers) == {1}
+
+
+async def test_a_slow_shadow_runs_after_the_answer(web: Served, model_dir: Path) -> None:
+    """The caller's answer never waits for a shadow: it is sent while the shadow still runs."""
+    web.registry.register("sum", model_dir / "slow_model.py", sample_data=model_dir / "ab.csv")
+    web.registry.endpoints.deploy("web", "sum:4", shadow=True)  # 20 ms per call
+    async with running_app(web.settings) as client:
+        await wait_for_revision(client, web, 2)
+        plane = client.app.state.shipyard.plane
+        pending = []
+        for a in range(10):
+            await predict(client, web, {"instances": [{"a": a, "b": 1}]})
+            pending.append(len(plane._shadow_tasks))
+        assert max(pending) >= 1  # answers came back with their shadow copies still running
+        await plane.drain_shadows()
+        assert not plane._shadow_tasks
+    table = ds.dataset(web.settings.home / "logs" / "web", format="parquet").to_table()
+    shadow = [
+        v
+        for r, v in zip(table["role"].to_pylist(), table["version"].to_pylist(), strict=True)
+        if r == "shadow"
+    ]
+    assert shadow == [4] * 10
