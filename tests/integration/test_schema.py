@@ -44,12 +44,13 @@ def test_unknown_older_revision_message(db_url: str, monkeypatch: pytest.MonkeyP
     upgrade_schema(db_url)
     from shipyard.store import migrate
 
+    head = migrate.head_revision()
     monkeypatch.setattr(migrate, "head_revision", lambda: "0099")
     with pytest.raises(
-        SchemaOutOfDateError, match=r"revision 0002; this Shipyard needs 0099.*db upgrade"
+        SchemaOutOfDateError, match=rf"revision {head}; this Shipyard needs 0099.*db upgrade"
     ):
         open_store(db_url)
-    assert schema_revision(db_url) == ("0002", "0002")
+    assert schema_revision(db_url) == (head, head)
 
 
 def test_unreachable_database_names_the_url_without_password(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -65,3 +66,32 @@ def test_unreachable_database_names_the_url_without_password(tmp_path) -> None: 
         "Cannot connect to the database at postgresql+psycopg://shipyard:***@127.0.0.1:1" in message
     )
     assert "s3cret" not in message and "SHIPYARD_DATABASE_URL" in message
+
+
+def test_downgrade_and_upgrade_keep_versions_and_indexes(db_url: str) -> None:
+    """0003 adds a column in place: rows and the one-production index survive both ways."""
+    from alembic import command
+
+    from shipyard.store.migrate import _config
+
+    upgrade_schema(db_url)
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO models (name, created_at, created_by, latest_version) "
+                "VALUES ('m', CURRENT_TIMESTAMP, 'test', 0)"
+            )
+        )
+    for target in ("0002", "head"):
+        with engine.begin() as connection:
+            config = _config()
+            config.attributes["connection"] = connection
+            (command.downgrade if target == "0002" else command.upgrade)(config, target)
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("model_versions")}
+        assert ("artifact_signature" in columns) == (target == "head")
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("model_versions")}
+        assert "uq_model_versions_one_production" in indexes
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT name FROM models")).scalars().all() == ["m"]
+    engine.dispose()

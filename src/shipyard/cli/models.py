@@ -66,6 +66,10 @@ def register(
     trust_type: Annotated[
         list[str] | None, typer.Option(help="A skops type you reviewed and trust (repeatable).")
     ] = None,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 private key (PEM) to sign the artifact's SHA-256 with."),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Register a new version of a model with its lineage and reference profile.
@@ -93,6 +97,7 @@ def register(
             owner=owner,
             trust_pickle=trust_pickle,
             trust_types=trust_type or (),
+            sign_key=sign_key,
         )
     for message in result.warnings:
         output.warn(message)
@@ -236,6 +241,10 @@ def _print_version(v: ModelVersion, history: list[dict[str, Any]]) -> None:
             else (
                 "skops types: " + ", ".join(v.trusted_types) if v.trusted_types else "safe format"
             ),
+        ],
+        [
+            "signed by",
+            f"key {v.artifact_signature.key_id}" if v.artifact_signature else "- (unsigned)",
         ],
     ]
     output.table(f"{v.ref}", ["field", "value"], rows)

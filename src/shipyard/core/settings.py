@@ -22,6 +22,8 @@ class Settings:
         artifact_uri: Local path or ``s3://bucket/prefix`` of the artifact store.
         url: A running server the CLI/SDK talks to, if any.
         api_key: The key used with ``url``.
+        trusted_signers: PEM public keys (files or directories) whose artifact signatures
+            gates accept (``SHIPYARD_TRUSTED_SIGNERS``, separated by the OS path separator).
     """
 
     home: Path
@@ -29,6 +31,7 @@ class Settings:
     artifact_uri: str
     url: str | None = None
     api_key: str | None = None
+    trusted_signers: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +44,11 @@ class Settings:
             artifact_uri=env.get("SHIPYARD_ARTIFACT_URI") or str(home / "artifacts"),
             url=env.get("SHIPYARD_URL") or None,
             api_key=env.get("SHIPYARD_API_KEY") or None,
+            trusted_signers=tuple(
+                Path(p).expanduser()
+                for p in (env.get("SHIPYARD_TRUSTED_SIGNERS") or "").split(os.pathsep)
+                if p
+            ),
         )
 
     @classmethod

@@ -262,6 +262,30 @@ class Model:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtifactSignature:
+    """A signer's Ed25519 signature of an artifact's SHA-256 (see ``security.signing``)."""
+
+    algorithm: str
+    key_id: str
+    public_key: str  # base64 of the raw public key
+    value: str  # base64 of the signature
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "algorithm": self.algorithm,
+            "key_id": self.key_id,
+            "public_key": self.public_key,
+            "value": self.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactSignature:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["algorithm"], data["key_id"], data["public_key"], data["value"])
+
+
+@dataclass(frozen=True, slots=True)
 class ModelVersion:
     """One immutable registered version and its governance record."""
 
@@ -283,6 +307,7 @@ class ModelVersion:
     reference_sample: ArtifactRef | None
     trust_pickle: bool = False
     trusted_types: tuple[str, ...] = ()
+    artifact_signature: ArtifactSignature | None = None
 
     @property
     def ref(self) -> str:
@@ -312,6 +337,9 @@ class ModelVersion:
             "reference_sample": self.reference_sample.to_dict() if self.reference_sample else None,
             "trust_pickle": self.trust_pickle,
             "trusted_types": list(self.trusted_types),
+            "artifact_signature": (
+                self.artifact_signature.to_dict() if self.artifact_signature else None
+            ),
         }
 
     @classmethod
@@ -338,6 +366,11 @@ class ModelVersion:
             reference_sample=ArtifactRef.from_dict(sample) if sample is not None else None,
             trust_pickle=bool(data.get("trust_pickle", False)),
             trusted_types=tuple(data.get("trusted_types") or ()),
+            artifact_signature=(
+                ArtifactSignature.from_dict(data["artifact_signature"])
+                if data.get("artifact_signature")
+                else None
+            ),
         )
 
 

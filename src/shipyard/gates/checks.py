@@ -159,6 +159,7 @@ class GateContext:
         champion_signature: The champion's signature, if recorded.
         signature_verified: True/False if the artifact's signature was checked, None if the
             artifact is unsigned.
+        signature_message: What the signature check found (the signer, or why it failed).
         task: Classification or regression; inferred from the predictions when None.
     """
 
@@ -178,6 +179,7 @@ class GateContext:
     signature: Signature | None = None
     champion_signature: Signature | None = None
     signature_verified: bool | None = None
+    signature_message: str | None = None
     task: Task | None = None
 
 
@@ -263,12 +265,12 @@ def _integrity(policy: GatePolicy, context: GateContext) -> CheckResult:
         )
         return CheckResult("integrity", False, "unsigned", limit, message)
     if not context.signature_verified:
-        message = (
+        message = context.signature_message or (
             f"the signature of {context.ref} does not verify: the artifact or its signature "
             "was altered, or it was signed with another key"
         )
         return CheckResult("integrity", False, "bad signature", limit, message)
-    message = f"{context.integrity_message}; signature verified"
+    message = f"{context.integrity_message}; {context.signature_message or 'signature verified'}"
     return CheckResult("integrity", True, "signed", limit, message)
 
 

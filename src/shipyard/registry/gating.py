@@ -28,6 +28,7 @@ from shipyard.core.types import ModelVersion
 from shipyard.flavors import Batch
 from shipyard.gates import GateContext, GatePolicy, GateReport, evaluate
 from shipyard.registry.datafiles import read_table
+from shipyard.security.signing import trusted_signers, verify
 
 if TYPE_CHECKING:
     from shipyard.registry.service import Registry
@@ -131,6 +132,7 @@ class Gates:
             policy = policy.with_sensitive(sensitive)
 
         integrity_ok, integrity_message = self._integrity(version)
+        signature_verified, signature_message = self._signature(version, policy)
         champion = self._champion(version)
         evidence: dict[str, Any] = {}
         context_data: dict[str, Any] = {}
@@ -145,7 +147,8 @@ class Gates:
             pilot_p99_ms=float(pilot.result["p99_ms"]) if pilot else None,
             signature=version.signature,
             champion_signature=champion.signature if champion else None,
-            signature_verified=None,  # artifact signing is not implemented yet
+            signature_verified=signature_verified,
+            signature_message=signature_message,
             **context_data,
         )
         report = evaluate(policy, context)
@@ -224,6 +227,17 @@ class Gates:
         except (IntegrityError, ArtifactNotFoundError) as exc:
             return False, exc.message
         return True, f"artifact matches its SHA-256 {version.artifact.sha256[:12]}…"
+
+    def _signature(
+        self, version: ModelVersion, policy: GatePolicy
+    ) -> tuple[bool | None, str | None]:
+        signed = version.artifact_signature
+        if signed is None:
+            return None, None
+        if not policy.require_signature and not self._registry.settings.trusted_signers:
+            return None, None  # nothing asks for it, and nothing to check it against
+        trusted = trusted_signers(self._registry.settings.trusted_signers)
+        return verify(signed, version.artifact.sha256, trusted)
 
     def _champion(self, version: ModelVersion) -> ModelVersion | None:
         production = self._registry.get_model(version.model).production_version

@@ -53,6 +53,7 @@ from shipyard.registry.registration import (
 )
 from shipyard.registry.rollouts import Rollouts
 from shipyard.security.keys import generate_key, hash_secret
+from shipyard.security.signing import load_signing_key, sign_artifact
 from shipyard.store import MetadataStore, NewVersion, open_store
 
 
@@ -224,8 +225,12 @@ class Registry:
         trust_pickle: bool = False,
         trust_types: Sequence[str] = (),
         reference_rows: int = DEFAULT_REFERENCE_ROWS,
+        sign_key: str | Path | None = None,
     ) -> Registration:
         """Register a new version of ``name`` (creating the model on first use).
+
+        With ``sign_key`` (an Ed25519 private key, PEM) the artifact's SHA-256 is signed and the
+        signature stored with the version, for gates that require a trusted signature.
 
         Raises:
             InvalidNameError, ArtifactNotFoundError, FlavorDetectionError, UnsafeArtifactError,
@@ -242,6 +247,7 @@ class Registry:
             raise InvalidInputError(f"Training data file {training_data} does not exist.")
         if reference_rows < 1:
             raise InvalidInputError("reference_rows must be at least 1.")
+        signing_key = load_signing_key(Path(sign_key)) if sign_key is not None else None
         trust = Trust(pickle=trust_pickle, types=tuple(trust_types))
         prepared = prepare_artifact(Path(artifact), flavor, trust)
         self.artifacts.check()
@@ -276,6 +282,7 @@ class Registry:
             metrics,
             trained_at,
         )
+        signed = sign_artifact(sha256, signing_key) if signing_key is not None else None
         now = utcnow()
         uses_pickle = prepared.flavor == "pickle"
         with self.store.session(write=True) as s:
@@ -306,6 +313,7 @@ class Registry:
                     reference_sample=reference,
                     trust_pickle=uses_pickle,
                     trusted_types=trust.types,
+                    artifact_signature=signed,
                 ),
             )
             s.audit.append(
@@ -319,6 +327,7 @@ class Registry:
                     "data_sha256": lineage.data_sha256,
                     "code_commit": lineage.code_commit,
                     "reference_sample_sha256": reference.sha256 if reference else None,
+                    "signed_by": signed.key_id if signed else None,
                 },
                 at=now,
             )

@@ -26,6 +26,7 @@ from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import (
     ApiKey,
     ArtifactRef,
+    ArtifactSignature,
     AuditEntry,
     Lineage,
     Model,
@@ -53,6 +54,7 @@ class NewVersion:
     reference_sample: ArtifactRef | None
     trust_pickle: bool
     trusted_types: tuple[str, ...] = ()
+    artifact_signature: ArtifactSignature | None = None
 
 
 class ModelRepository(Protocol):

@@ -95,6 +95,7 @@ model_versions = sa.Table(
     sa.Column("reference_sample_size", sa.BigInteger),
     sa.Column("trust_pickle", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("trusted_types", JsonType),
+    sa.Column("artifact_signature", JsonType),  # migration 0003
     sa.UniqueConstraint("model_id", "version"),
     # At most one production version per model, enforced by the database itself.
     sa.Index(

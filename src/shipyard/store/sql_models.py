@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shipyard.core.errors import ModelNotFoundError, VersionNotFoundError
 from shipyard.core.types import (
     ArtifactRef,
+    ArtifactSignature,
     Lineage,
     Model,
     ModelCard,
@@ -136,6 +137,9 @@ class SqlModelRepository:
                 reference_sample_size=new.reference_sample.size if new.reference_sample else None,
                 trust_pickle=new.trust_pickle,
                 trusted_types=list(new.trusted_types) or None,
+                artifact_signature=(
+                    new.artifact_signature.to_dict() if new.artifact_signature else None
+                ),
             )
             .returning(mv.c.id)
         ).scalar_one()
@@ -283,4 +287,7 @@ def _version(row: sa.Row[Any]) -> ModelVersion:
         reference_sample=sample,
         trust_pickle=bool(row.trust_pickle),
         trusted_types=tuple(row.trusted_types or ()),
+        artifact_signature=(
+            ArtifactSignature.from_dict(row.artifact_signature) if row.artifact_signature else None
+        ),
     )
