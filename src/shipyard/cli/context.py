@@ -1,27 +1,32 @@
 """Opening the registry for a CLI command: the local store, or a server when SHIPYARD_URL is set.
 
 Commands that read or govern the registry (models, promote, endpoints, deploy, rollback, audit,
-keys) take a ``ControlPlane``: the local ``Registry`` acting as the OS user, or, with
-``SHIPYARD_URL`` set, ``RemoteRegistry`` acting as ``SHIPYARD_API_KEY`` through the server.
-Commands that need local files or the store itself (init, db, register, predict, serve) always
-open the local registry.
+keys, gate, approve, approvals, rollout, ab) take a ``ControlPlane``: the local ``Registry``
+acting as the OS user, or, with ``SHIPYARD_URL`` set, ``RemoteRegistry`` acting as
+``SHIPYARD_API_KEY`` through the server. Commands that need local files or the store itself
+(init, db, register, predict, pilot, serve) always open the local registry.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from shipyard.core.auditchain import ChainVerification
-from shipyard.core.endpoints import Endpoint, EndpointRevision
+from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout
+from shipyard.core.governance import GatePolicyRecord, PromotionRequest, RequestState
+from shipyard.core.rollout import RolloutPlan
 from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
 from shipyard.registry.endpoints import KEEP
 
 if TYPE_CHECKING:
+    from shipyard.gates import GateReport
+    from shipyard.registry.gating import CurrentPolicy
     from shipyard.registry.service import Registry
 
 
@@ -91,12 +96,121 @@ class EndpointControl(Protocol):
         """
 
 
+class GateControl(Protocol):
+    """Gate policies and gate checks; ``registry.gates`` is one."""
+
+    def policy(self, model: str) -> CurrentPolicy:
+        """The model's policy in force: revision 0 (no record) is the built-in default.
+
+        Raises:
+            ModelNotFoundError.
+        """
+
+    def policy_history(self, model: str) -> builtins.list[GatePolicyRecord]:
+        """Every revision of the model's policy, newest first (ModelNotFoundError)."""
+
+    def set_policy(self, model: str, text: str, *, source: str = "gate policy") -> GatePolicyRecord:
+        """Store ``text`` as the model's next policy revision (audited as the caller).
+
+        Raises:
+            GatePolicyError: naming ``source``, the line and the field; nothing is stored.
+            ModelNotFoundError; PermissionDeniedError (remote: not an approver key).
+        """
+
+    def check(
+        self,
+        ref: str,
+        *,
+        data: Path | None = None,
+        target: str | None = None,
+        policy_text: str | None = None,
+        policy_source: str = "gate policy",
+        min_metrics: Mapping[str, float] | None = None,
+        sensitive: Sequence[str] = (),
+        store: bool = True,
+    ) -> GateReport:
+        """Check ``ref`` against its gates (on the evaluation file ``data``), storing the report.
+
+        Raises:
+            GatePolicyError, DataFileError, ModelNotFoundError, VersionNotFoundError.
+        """
+
+
+class ApprovalControl(Protocol):
+    """Promotion requests and their decisions; ``registry.approvals`` is one."""
+
+    def requests(
+        self, *, state: RequestState | None = RequestState.PENDING, model: str | None = None
+    ) -> builtins.list[PromotionRequest]:
+        """Promotion requests (pending ones by default; None: every state), newest first."""
+
+    def approve(
+        self, ref: str, *, comment: str | None = None
+    ) -> tuple[ModelVersion, PromotionRequest]:
+        """Approve the exact version's pending request; the last approval needed promotes it.
+
+        Raises:
+            SelfApprovalError: the caller requested the promotion.
+            ConflictError: nothing is pending, or the caller already decided.
+        """
+
+    def reject(
+        self, ref: str, *, comment: str | None = None
+    ) -> tuple[ModelVersion, PromotionRequest]:
+        """Reject the exact version's pending request: the version becomes ``rejected``.
+
+        Raises:
+            SelfApprovalError, ConflictError: as for ``approve``.
+        """
+
+
+class RolloutControl(Protocol):
+    """Automated canary rollouts; ``registry.rollouts`` is one."""
+
+    def start(
+        self, endpoint: str, ref: str, plan: RolloutPlan, *, reason: str | None = None
+    ) -> Rollout:
+        """Send ``ref`` the plan's first step of the endpoint's traffic and let it ramp.
+
+        Raises:
+            InvalidInputError, ConflictError (a rollout is running), EndpointNotFoundError,
+            VersionNotFoundError.
+        """
+
+    def history(self, endpoint: str) -> builtins.list[Rollout]:
+        """The endpoint's rollouts, newest first (EndpointNotFoundError)."""
+
+    def abort(self, endpoint: str, *, reason: str | None = None) -> Rollout:
+        """Stop the running rollout; all traffic goes back to its stable version.
+
+        Raises:
+            ConflictError: no rollout is running there.
+        """
+
+
 class ControlPlane(Protocol):
-    """What the remote-capable commands need of a registry; ``Registry`` is one."""
+    """What the remote-capable commands need of a registry; ``Registry`` is one.
+
+    The A/B report has no method here: ``Registry`` computes it with
+    ``shipyard.registry.analysis.ab_report``, ``RemoteRegistry`` asks the server
+    (``cli/rollouts.py`` picks).
+    """
 
     @property
     def endpoints(self) -> EndpointControl:
         """Endpoints and their traffic policies, changed as the caller."""
+
+    @property
+    def gates(self) -> GateControl:
+        """Gate policies and checks, as the caller."""
+
+    @property
+    def approvals(self) -> ApprovalControl:
+        """Promotion requests, decided as the caller."""
+
+    @property
+    def rollouts(self) -> RolloutControl:
+        """Automated canary rollouts, started and aborted as the caller."""
 
     def list_models(self) -> list[Model]:
         """All registered models."""

@@ -236,13 +236,12 @@ def _deploy_auto(
     reason: str | None,
     json_out: bool,
 ) -> None:
-    from shipyard.cli.context import open_local_registry
     from shipyard.cli.rollouts import plan_for
 
     if shadow:
         raise typer.BadParameter("--auto ramps a canary; it does not apply to --shadow.")
     plan = plan_for(canary, steps, interval, min_requests)
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         rollout = registry.rollouts.start(endpoint, ref, plan, reason=reason)
     if json_out:
         output.emit_json(rollout.to_dict())

@@ -1,8 +1,9 @@
 """CLI commands of governance: gate check / gate policy, approve, approvals, pilot.
 
 ``gate check`` is made for CI pipelines: it prints every check and exits 1 when any fails.
-Commands that read or decide go through ``open_registry()`` (the server at SHIPYARD_URL when
-set); ``gate check`` and ``pilot`` load models, so they run where the store and data are.
+All but ``pilot`` go through ``open_registry()``: with SHIPYARD_URL set, the server does the
+work as SHIPYARD_API_KEY (``gate check --data`` reads the file here and sends its rows).
+``pilot`` starts a server next to the store, so it always acts on the local SHIPYARD_HOME.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 import typer
 
 from shipyard.cli import output
-from shipyard.cli.context import open_local_registry
+from shipyard.cli.context import open_local_registry, open_registry
 from shipyard.cli.options import metrics
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.governance import CheckKind, PromotionRequest, RequestState
@@ -22,7 +23,10 @@ from shipyard.gates import GateReport
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 gate_app = typer.Typer(
-    help="Promotion gates: check a version against its model's policy; set the policy.",
+    help=(
+        "Promotion gates: check a version against its model's policy; set the policy "
+        "(through the server at SHIPYARD_URL when set)."
+    ),
     no_args_is_help=True,
 )
 policy_app = typer.Typer(help="A model's gate policy (YAML, kept with its history).")
@@ -55,12 +59,13 @@ def gate_check(
 ) -> None:
     """Check a version against its gates; exit 0 if it passes, 1 naming every failure.
 
-    The report is kept on the version: promotion to production uses it.
+    The report is kept on the version: promotion to production uses it. With SHIPYARD_URL
+    set, the server checks it: --data is read here and its rows sent (at most 100,000).
     """
     policy_text = _read(policy, "--policy") if policy is not None else None
     if data is not None and not data.is_file():
         raise InvalidInputError(f"Evaluation data file {data} does not exist.")
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         report = registry.gates.check(
             ref,
             data=data,
@@ -85,7 +90,7 @@ def policy_show(
     json_out: JsonFlag = False,
 ) -> None:
     """Show the policy in force (revision 0 is the built-in default) and its history."""
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         current = registry.gates.policy(model)
         history = registry.gates.policy_history(model)
     if json_out:
@@ -128,7 +133,7 @@ def policy_set(
 ) -> None:
     """Store a policy file as the model's next policy revision (it must parse)."""
     text = _read(file, "FILE")
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         record = registry.gates.set_policy(model, text, source=file.name)
     if json_out:
         output.emit_json(record.to_dict())
@@ -147,9 +152,10 @@ def approve(
     """Approve (or --reject) a version's request for production.
 
     The requester cannot decide their own request. The last approval the policy needs moves
-    the version to production.
+    the version to production. Goes through the server at SHIPYARD_URL when set, as
+    SHIPYARD_API_KEY (an approver or admin key).
     """
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         decide = registry.approvals.reject if reject else registry.approvals.approve
         version, request = decide(ref, comment=comment)
     if json_out:
@@ -175,8 +181,11 @@ def approvals(
     model: Annotated[str | None, typer.Option(help="Only this model's requests.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """List promotion requests waiting for approval (--all: every request)."""
-    with open_local_registry() as registry:
+    """List promotion requests waiting for approval (--all: every request).
+
+    Goes through the server at SHIPYARD_URL when set.
+    """
+    with open_registry() as registry:
         found = registry.approvals.requests(
             state=None if all_states else RequestState.PENDING, model=model
         )
@@ -203,6 +212,7 @@ def pilot(
     """Load-test a version in an isolated server; p50/p99 are kept on the version.
 
     Rows are sampled from the version's reference data. The latency gate reads the result.
+    Acts on the local SHIPYARD_HOME even when SHIPYARD_URL is set (it serves the model here).
     """
     from rich.progress import Progress
 

@@ -27,9 +27,10 @@ app = typer.Typer(
     name="shipyard",
     help=(
         "Shipyard: from a trained model file to a governed production endpoint.\n\n"
-        "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy`, `rollback`, "
-        "`audit` and `keys` go through that server as SHIPYARD_API_KEY; other commands act on "
-        "the local SHIPYARD_HOME."
+        "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy` (and `deploy "
+        "--auto`), `rollback`, `rollout`, `ab`, `gate`, `approve`, `approvals`, `audit` and "
+        "`keys` go through that server as SHIPYARD_API_KEY; other commands (`init`, `db`, "
+        "`register`, `predict`, `pilot`, `serve`, `quickstart`) act on the local SHIPYARD_HOME."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -3,24 +3,36 @@
 It returns the same core types as the local ``Registry`` (rebuilt with their ``from_dict``), so
 each command renders text and ``--json`` with one code path whichever side answered. Argument
 checks that the server would phrase differently (its request validation) are made here first,
-with the local wording.
+with the local wording; so are the checks of local files (a policy file, evaluation data), so
+their errors name the file.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from shipyard.client import Client
 from shipyard.core.auditchain import ChainVerification
-from shipyard.core.endpoints import Endpoint, EndpointRevision, validate_endpoint_name
+from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout, validate_endpoint_name
 from shipyard.core.errors import ConflictError, InvalidInputError, RemoteError
+from shipyard.core.governance import GatePolicyRecord, PromotionRequest, RequestState
+from shipyard.core.rollout import RolloutPlan
 from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
+from shipyard.gates import GatePolicy, GateReport
 from shipyard.registry.endpoints import KEEP
 from shipyard.registry.refs import parse_ref
+
+if TYPE_CHECKING:
+    from shipyard.registry.gating import CurrentPolicy
+
+MAX_GATE_ROWS = 100_000
+"""Most evaluation rows a remote ``gate check`` sends (the API's limit per request)."""
 
 
 class RemoteRegistry:
@@ -117,6 +129,47 @@ class RemoteRegistry:
     def endpoints(self) -> RemoteEndpoints:
         """Endpoints and their traffic policies, changed as the caller's key."""
         return RemoteEndpoints(self.client)
+
+    # -- governance and delivery ----------------------------------------------------------
+
+    @property
+    def gates(self) -> RemoteGates:
+        """Gate policies and checks, as the caller's key."""
+        return RemoteGates(self)
+
+    @property
+    def approvals(self) -> RemoteApprovals:
+        """Promotion requests, decided as the caller's key."""
+        return RemoteApprovals(self.client)
+
+    @property
+    def rollouts(self) -> RemoteRollouts:
+        """Automated canary rollouts, started and aborted as the caller's key."""
+        return RemoteRollouts(self.client)
+
+    def ab_report(
+        self,
+        endpoint: str,
+        *,
+        metric: str | None = None,
+        confidence: float = 0.95,
+        min_samples: int = 30,
+        since: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The server's A/B report of ``endpoint`` (``ABReport.to_dict()`` shape).
+
+        The server reads its own prediction logs and feedback, so this is the report of the
+        traffic it (and the workers sharing its store) answered.
+        """
+        if not 0.5 <= confidence < 1:
+            raise InvalidInputError(
+                f"--confidence must be in [0.5, 1), e.g. 0.95; got {confidence}."
+            )
+        if min_samples < 2:
+            raise InvalidInputError(f"min_samples must be at least 2, not {min_samples}.")
+        return self.client.ab(
+            endpoint, metric=metric, confidence=confidence, min_samples=min_samples, since=since
+        )
 
     # -- audit ----------------------------------------------------------------------------
 
@@ -245,6 +298,187 @@ class RemoteEndpoints:
         """Restore an earlier revision (default: the previous one) as a new revision."""
         revision = self.client.rollback(name, to_revision=to_revision, reason=reason)
         return EndpointRevision.from_dict(revision)
+
+
+class RemoteGates:
+    """``registry.gates`` over HTTP: policies and checks, with local files read here.
+
+    Args:
+        registry: The remote registry (its client, and its resolution of ``name:latest``).
+    """
+
+    def __init__(self, registry: RemoteRegistry) -> None:
+        self._registry = registry
+        self.client = registry.client
+
+    def policy(self, model: str) -> CurrentPolicy:
+        """The model's policy in force: revision 0 (no record) is the built-in default."""
+        from shipyard.registry.gating import CurrentPolicy
+
+        answer = self.client.gate_policy(model)
+        history = answer.get("history") or []
+        if answer.get("text") is None or not history:
+            return CurrentPolicy(GatePolicy.default(), int(answer.get("revision", 0)), None)
+        record = GatePolicyRecord.from_dict(history[0])
+        return CurrentPolicy(GatePolicy.parse(record.text), record.revision, record)
+
+    def policy_history(self, model: str) -> builtins.list[GatePolicyRecord]:
+        """Every revision of the model's policy, newest first."""
+        history = self.client.gate_policy(model).get("history") or []
+        return [GatePolicyRecord.from_dict(r) for r in history]
+
+    def set_policy(self, model: str, text: str, *, source: str = "gate policy") -> GatePolicyRecord:
+        """Store ``text`` as the next revision; needs an approver or admin key.
+
+        The text is parsed here first, so a mistake is reported with ``source`` (the file
+        name), its line and field, as the local command reports it.
+        """
+        GatePolicy.parse(text, source=source)
+        return GatePolicyRecord.from_dict(self.client.set_gate_policy(model, text))
+
+    def check(
+        self,
+        ref: str,
+        *,
+        data: Path | None = None,
+        target: str | None = None,
+        policy_text: str | None = None,
+        policy_source: str = "gate policy",
+        min_metrics: Mapping[str, float] | None = None,
+        sensitive: Sequence[str] = (),
+        store: bool = True,
+    ) -> GateReport:
+        """Run the version's gates on the server, sending the rows of ``data`` (read here).
+
+        Raises:
+            DataFileError: ``data`` cannot be read.
+            InvalidInputError: ``data`` has more than ``MAX_GATE_ROWS`` rows.
+            GatePolicyError: ``policy_text`` does not parse (named as ``policy_source``).
+        """
+        if policy_text is not None:
+            GatePolicy.parse(policy_text, source=policy_source)
+        rows = _evaluation_rows(data) if data is not None else None
+        name, number = self._exact(ref)
+        report = self.client.gate_check(
+            name,
+            number,
+            rows=rows,
+            target=target,
+            min_metrics=min_metrics,
+            sensitive=sensitive,
+            policy=policy_text,
+            store=store,
+        )
+        return GateReport.from_dict(report)
+
+    def _exact(self, ref: str) -> tuple[str, int]:
+        name, selector = parse_ref(ref)
+        if selector is not None and selector.isdigit():
+            return name, int(selector)
+        version = self._registry.get_version(ref)  # name, name:latest, name:production
+        return version.model, version.version
+
+
+class RemoteApprovals:
+    """``registry.approvals`` over HTTP: the same methods, arguments and core types.
+
+    Args:
+        client: A client acting as the caller's API key (not closed here).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def requests(
+        self, *, state: RequestState | None = RequestState.PENDING, model: str | None = None
+    ) -> builtins.list[PromotionRequest]:
+        """Promotion requests (pending ones by default; None: every state), newest first."""
+        found = self.client.approvals(state=state, model=model)
+        return [PromotionRequest.from_dict(r) for r in found]
+
+    def approve(
+        self, ref: str, *, comment: str | None = None
+    ) -> tuple[ModelVersion, PromotionRequest]:
+        """Approve the exact version's pending request; needs an approver or admin key."""
+        name, number = _decided(ref, "approve")
+        return _decision(self.client.approve(name, number, comment))
+
+    def reject(
+        self, ref: str, *, comment: str | None = None
+    ) -> tuple[ModelVersion, PromotionRequest]:
+        """Reject the exact version's pending request; needs an approver or admin key."""
+        name, number = _decided(ref, "reject")
+        return _decision(self.client.reject(name, number, comment))
+
+
+class RemoteRollouts:
+    """``registry.rollouts`` over HTTP; the server's controller then drives the rollout.
+
+    Args:
+        client: A client acting as the caller's API key (not closed here).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def start(
+        self, endpoint: str, ref: str, plan: RolloutPlan, *, reason: str | None = None
+    ) -> Rollout:
+        """Send ``ref`` the plan's first step of the endpoint's traffic; needs a deployer key."""
+        default = RolloutPlan()
+        if (plan.significance, plan.min_samples) != (default.significance, default.min_samples):
+            # The API takes neither; refuse rather than run a different plan than asked.
+            raise InvalidInputError(
+                "A rollout started through the server uses the default significance and "
+                "min_samples; unset SHIPYARD_URL to start this plan on the local registry."
+            )
+        rollout = self.client.start_rollout(
+            endpoint,
+            ref,
+            steps=plan.steps,
+            interval_seconds=plan.interval_seconds,
+            min_requests=plan.min_requests,
+            max_error_rate_increase=plan.max_error_rate_increase,
+            max_p99_ratio=plan.max_p99_ratio,
+            p99_slack_ms=plan.p99_slack_ms,
+            max_accuracy_drop=plan.max_accuracy_drop,
+            reason=reason,
+        )
+        return Rollout.from_dict(rollout)
+
+    def history(self, endpoint: str) -> builtins.list[Rollout]:
+        """The endpoint's rollouts, newest first (EndpointNotFoundError)."""
+        return [Rollout.from_dict(r) for r in self.client.rollouts(endpoint)]
+
+    def abort(self, endpoint: str, *, reason: str | None = None) -> Rollout:
+        """Stop the running rollout; all traffic goes back to its stable version."""
+        return Rollout.from_dict(self.client.abort_rollout(endpoint, reason))
+
+
+def _evaluation_rows(data: Path) -> builtins.list[dict[str, Any]]:
+    """The rows of a CSV/Parquet file, as JSON objects for the gate-check request."""
+    from shipyard.registry.datafiles import read_table
+
+    table = read_table(data)
+    if table.num_rows > MAX_GATE_ROWS:
+        raise InvalidInputError(
+            f"{data.name} has {table.num_rows:,} rows; a gate check through the server sends "
+            f"at most {MAX_GATE_ROWS:,}. Check a sample of it, or run `shipyard gate check` "
+            "without SHIPYARD_URL where the store is."
+        )
+    rows: builtins.list[dict[str, Any]] = table.to_pylist()
+    return rows
+
+
+def _decided(ref: str, verb: str) -> tuple[str, int]:
+    name, selector = parse_ref(ref)
+    if selector is None or not selector.isdigit():
+        raise InvalidInputError(f"Name the exact version to {verb}, e.g. {name}:3 (got {ref!r}).")
+    return name, int(selector)
+
+
+def _decision(answer: dict[str, Any]) -> tuple[ModelVersion, PromotionRequest]:
+    return ModelVersion.from_dict(answer["version"]), PromotionRequest.from_dict(answer["request"])
 
 
 def _sticky(sticky_key: str | object | None) -> str | None:

@@ -1,19 +1,20 @@
 """CLI commands of progressive delivery and A/B analysis: rollout status/abort, ab.
 
 ``shipyard deploy ENDPOINT REF --canary PCT --auto`` (in ``cli/endpoints.py``) starts a rollout
-through ``start_rollout`` here; the server's controller then ramps or rolls it back.
+with the plan of ``plan_for`` here; the server's controller then ramps or rolls it back. Each
+command goes through ``open_registry()`` (the server at SHIPYARD_URL when set).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from shipyard.cli import output
-from shipyard.cli.context import open_local_registry
+from shipyard.cli.context import ControlPlane, open_registry
 from shipyard.core.endpoints import Rollout
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.rollout import RolloutPlan
@@ -24,7 +25,10 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 rollout_app = typer.Typer(
-    help="Automated canary rollouts started by `shipyard deploy … --canary PCT --auto`.",
+    help=(
+        "Automated canary rollouts started by `shipyard deploy … --canary PCT --auto` "
+        "(through the server at SHIPYARD_URL when set)."
+    ),
     no_args_is_help=True,
 )
 
@@ -66,7 +70,7 @@ def status(
     json_out: JsonFlag = False,
 ) -> None:
     """Show the endpoint's rollouts, newest first, with the controller's latest decision."""
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         history = registry.rollouts.history(endpoint)
     if json_out:
         output.emit_json([r.to_dict() for r in history])
@@ -103,7 +107,7 @@ def abort(
     json_out: JsonFlag = False,
 ) -> None:
     """Stop the running rollout; all traffic goes back to its stable version."""
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         stopped = registry.rollouts.abort(endpoint, reason=reason)
     if json_out:
         output.emit_json(stopped.to_dict())
@@ -129,14 +133,15 @@ def ab(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Compare an endpoint's versions on feedback: metric with CI, difference, p-value."""
-    from shipyard.registry.analysis import ab_report
+    """Compare an endpoint's versions on feedback: metric with CI, difference, p-value.
 
+    With SHIPYARD_URL set, the server compares them on the prediction logs it keeps.
+    """
     start = None
     if since is not None:
         start = datetime.now(UTC) - timedelta(seconds=seconds(since, "--since"))
-    with open_local_registry() as registry:
-        report = ab_report(
+    with open_registry() as registry:
+        data = ab_data(
             registry,
             endpoint,
             metric=metric,
@@ -145,9 +150,11 @@ def ab(
             since=start,
         )
     if json_out:
-        output.emit_json(report.to_dict())
+        output.emit_json(data)
         return
-    data = report.to_dict()
+    if not data["versions"]:  # nothing logged: the verdict says so, an empty table adds nothing
+        output.console.print(data["verdict"], highlight=False)
+        return
     level = f"{confidence:.0%}"
     output.table(
         f"{endpoint}: {data['metric'] or 'no metric'} by version",
@@ -179,7 +186,38 @@ def ab(
                 for c in data["comparisons"]
             ],
         )
-    output.console.print(report.verdict, highlight=False)
+    output.console.print(data["verdict"], highlight=False)
+
+
+def ab_data(
+    registry: ControlPlane,
+    endpoint: str,
+    *,
+    metric: str | None,
+    confidence: float,
+    min_samples: int,
+    since: datetime | None,
+) -> dict[str, Any]:
+    """The A/B report (``ABReport.to_dict()`` shape), from the server or the local logs."""
+    from shipyard.cli.remote import RemoteRegistry
+
+    if isinstance(registry, RemoteRegistry):
+        return registry.ab_report(
+            endpoint, metric=metric, confidence=confidence, min_samples=min_samples, since=since
+        )
+    from shipyard.registry.analysis import ab_report
+    from shipyard.registry.service import Registry
+
+    assert isinstance(registry, Registry)  # the only other ControlPlane open_registry() gives
+    report = ab_report(
+        registry,
+        endpoint,
+        metric=metric,
+        confidence=confidence,
+        min_samples=min_samples,
+        since=since,
+    )
+    return report.to_dict()
 
 
 def _headline(rollout: Rollout) -> str:

@@ -1,7 +1,8 @@
 """``Client``: the Python SDK for a running Shipyard server, over HTTP with httpx.
 
-One method per public route (DESIGN.md "HTTP"). Control-plane methods return the API's JSON as
-plain dicts (the ``to_dict()`` shapes of ``shipyard.core.types``); errors come back as the
+One method per public route (DESIGN.md "HTTP"); those of gates, approvals, rollouts and A/B
+come from ``client/governance.py``. Control-plane methods return the API's JSON as plain dicts
+(the ``to_dict()`` shapes of ``shipyard.core.types``); errors come back as the
 ``ShipyardError`` subclass the server raised. Imports only httpx, orjson and ``shipyard.core``.
 """
 
@@ -22,6 +23,7 @@ from shipyard.client.errors import (
     unavailable,
     unexpected_body,
 )
+from shipyard.client.governance import GovernanceMixin
 from shipyard.client.prediction import Prediction
 from shipyard.core.errors import ConfigurationError, InvalidInputError
 from shipyard.core.settings import Settings
@@ -38,7 +40,7 @@ Instances = Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
 FeedbackItem = tuple[str, Any] | Mapping[str, Any]
 
 
-class Client:
+class Client(GovernanceMixin):
     """A connection to a Shipyard server, acting as one API key.
 
     Example:
