@@ -684,3 +684,10 @@ def test_importing_gates_does_not_load_the_monitoring_extra() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_limit_reads_as_written() -> None:
+    from shipyard.gates.checks import _against_limit
+
+    assert _against_limit(0.8981234, 0.99999) == ("0.8981", "0.99999")
+    assert _against_limit(0.899996, 0.9) == ("0.899996", "0.9")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,6 +35,11 @@ class GateCheckBody(BaseModel):
     sensitive: list[str] = Field(default_factory=list)
     policy: str | None = Field(default=None, description="policy YAML instead of the stored one")
     store: bool = Field(default=True, description="keep the report on the version")
+    source: str | None = Field(
+        default=None,
+        max_length=255,
+        description="the file the rows come from, so messages and the stored evidence name it",
+    )
 
 
 class DecisionBody(BaseModel):
@@ -75,7 +80,7 @@ def gate_check(
     """Evaluate the version's gates; ``passed`` says whether promotion would be allowed."""
     registry = registry_for(request, caller)
     with tempfile.TemporaryDirectory(prefix="shipyard-gate-") as tmp:
-        data = _rows_file(body.rows, Path(tmp)) if body.rows is not None else None
+        data = _rows_file(body.rows, Path(tmp), body.source) if body.rows is not None else None
         report = registry.gates.check(
             f"{name}:{version}",
             data=data,
@@ -108,11 +113,14 @@ def list_checks(
 def list_requests(
     request: Request,
     caller: Reader,
-    state: Annotated[RequestState | None, Query()] = RequestState.PENDING,
+    state: Annotated[
+        RequestState | Literal["all"], Query(description="a request state, or all")
+    ] = RequestState.PENDING,
     model: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Promotion requests (pending ones by default), newest first."""
-    found = registry_for(request, caller).approvals.requests(state=state, model=model)
+    """Promotion requests (pending ones by default, ``state=all`` for every one), newest first."""
+    chosen = None if state == "all" else RequestState(state)
+    found = registry_for(request, caller).approvals.requests(state=chosen, model=model)
     return [r.to_dict() for r in found]
 
 
@@ -142,7 +150,7 @@ def reject(
     return {"version": moved.to_dict(), "request": decided.to_dict()}
 
 
-def _rows_file(rows: list[dict[str, Any]], directory: Path) -> Path:
+def _rows_file(rows: list[dict[str, Any]], directory: Path, source: str | None) -> Path:
     if not rows:
         raise InvalidInputError("'rows' is empty; send evaluation rows, or leave 'rows' out.")
     if len(rows) > MAX_ROWS:
@@ -157,6 +165,8 @@ def _rows_file(rows: list[dict[str, Any]], directory: Path) -> Path:
             f"The evaluation rows do not form a table: {exc}. Send objects with the same "
             "fields and one type per field."
         ) from None
-    path = directory / "evaluation.parquet"
+    # Named after the caller's file (its base name only), so messages and evidence name it.
+    name = Path(source or "evaluation").name.strip() or "evaluation"
+    path = directory / (name if name.endswith(".parquet") else f"{name}.parquet")
     pq.write_table(table, path)
     return path

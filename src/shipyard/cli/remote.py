@@ -368,6 +368,7 @@ class RemoteGates:
             sensitive=sensitive,
             policy=policy_text,
             store=store,
+            source=data.name if data is not None else None,
         )
         return GateReport.from_dict(report)
 

@@ -15,9 +15,6 @@ from urllib.parse import quote
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.governance import CheckKind, RequestState
 
-APPROVALS_LIMIT = 100
-"""How many promotion requests the server lists at most (per state)."""
-
 
 class GovernanceMixin:
     """Gate policies, gate checks, promotion approvals, rollouts and A/B reports.
@@ -75,6 +72,7 @@ class GovernanceMixin:
         sensitive: Sequence[str] = (),
         policy: str | None = None,
         store: bool = True,
+        source: str | None = None,
     ) -> dict[str, Any]:
         """Check a version against its gates, on evaluation ``rows`` if given.
 
@@ -87,6 +85,7 @@ class GovernanceMixin:
             sensitive: Extra sensitive columns for the fairness checks.
             policy: Policy YAML to use instead of the stored policy.
             store: Keep the report on the version (promotion to production reads it).
+            source: The file the rows come from (messages and the stored evidence name it).
 
         Returns:
             The report (``GateReport.to_dict()`` shape); ``passed`` says whether promotion
@@ -104,6 +103,7 @@ class GovernanceMixin:
             "sensitive": list(sensitive),
             "policy": policy,
             "store": store,
+            "source": source,
         }
         return self._object("POST", f"{_version(name, version)}/gate-check", body)
 
@@ -127,27 +127,22 @@ class GovernanceMixin:
 
         Args:
             state: Only requests in this state (default: pending); None for every state.
-                The route filters by one state, so None asks once per state.
             model: Only this model's requests.
 
         Raises:
             ModelNotFoundError: ``model`` does not exist.
         """
         try:
-            states = list(RequestState) if state is None else [RequestState(state)]
+            wanted = "all" if state is None else RequestState(state).value
         except ValueError:
             known = ", ".join(s.value for s in RequestState)
             raise InvalidInputError(
                 f"Unknown request state {state!r}; use one of: {known}."
             ) from None
-        found: list[dict[str, Any]] = []
-        for one in states:
-            params: dict[str, Any] = {"state": one.value}
-            if model is not None:
-                params["model"] = model
-            found.extend(self._list("GET", "/api/v1/approvals", params=params))
-        found.sort(key=lambda r: int(r["id"]), reverse=True)
-        return found[:APPROVALS_LIMIT]
+        params: dict[str, Any] = {"state": wanted}
+        if model is not None:
+            params["model"] = model
+        return self._list("GET", "/api/v1/approvals", params=params)
 
     def approve(self, name: str, version: int, comment: str | None = None) -> dict[str, Any]:
         """Approve a version's pending promotion request; the last approval needed promotes it.

@@ -315,12 +315,12 @@ def _metric(
     if isinstance(value, InvalidInputError):
         return CheckResult(check, False, None, limit, _sentence(value))
     if threshold.min is not None and value < threshold.min:
-        shown, bound = _pair(value, threshold.min)
+        shown, bound = _against_limit(value, threshold.min)
         return CheckResult(
             check, False, value, limit, f"{name} {shown} is below the minimum {bound}"
         )
     if threshold.max is not None and value > threshold.max:
-        shown, bound = _pair(value, threshold.max)
+        shown, bound = _against_limit(value, threshold.max)
         return CheckResult(
             check, False, value, limit, f"{name} {shown} is above the maximum {bound}"
         )
@@ -404,7 +404,7 @@ def _fairness(rule: FairnessRule, context: GateContext) -> list[CheckResult]:
             except InvalidInputError as exc:
                 results.append(CheckResult(check, False, None, bound, _sentence(exc)))
                 continue
-            shown, top = _pair(value, limit.max)
+            shown, top = _against_limit(value, limit.max)
             what = f"{limit.metric} across {column}"
             if value > limit.max:
                 message = f"{what} {shown} is above the maximum {top}"
@@ -472,3 +472,16 @@ def _pair(value: float, other: float) -> tuple[str, str]:
         if left != right or value == other or math.isclose(value, other, rel_tol=1e-15):
             return left, right
     return repr(value), repr(other)
+
+
+def _against_limit(value: float, limit: float) -> tuple[str, str]:
+    """A measured ``value`` rounded for reading, and a ``limit`` exactly as the user wrote it.
+
+    0.99999 must not read as 1; the value gets more digits only when needed to differ.
+    """
+    right = f"{limit:.12g}"
+    for digits in range(4, 18):
+        left = f"{value:.{digits}g}"
+        if left != right or value == limit or math.isclose(value, limit, rel_tol=1e-15):
+            return left, right
+    return repr(value), right
