@@ -321,6 +321,13 @@ def test_remote_policy_gate_check_and_four_eyes_as_keys(
         stored = client.checks("cancer", 2, "gate")[0]
     assert stored["passed"] and stored["actor"] == key_id(keys[Role.DEPLOYER])
     assert stored["result"]["data"]["rows"] == 569  # every row of sample.csv was sent
+    assert stored["result"]["data"]["file"] == "sample.csv"  # named after the caller's file
+
+    # A pilot through the server: it runs there and is kept on the version.
+    ran = as_json(cli(deployer, "pilot", "cancer:2", "--requests", "30", "--json"))
+    assert ran["requests"] == 30 and ran["errors"] == 0
+    with Client(server.url, keys[Role.VIEWER]) as client:
+        assert client.checks("cancer", 2, "pilot")[0]["actor"] == key_id(keys[Role.DEPLOYER])
 
     done = cli(deployer, "promote", "cancer:2", "--to", "production")
     assert "cancer:2 passed its gates and is waiting for approval" in one_line(done)

@@ -167,3 +167,22 @@ async def test_ab_report_compares_versions_on_feedback(served: Served, model_dir
     assert "Not enough data" in short.json()["verdict"]
     assert bad.status_code == 422
     assert missing.status_code == 404 and error_of(missing)["code"] == "endpoint_not_found"
+
+
+async def test_pilot_over_http_is_kept_on_the_version(served: Served) -> None:
+    deployer, viewer = served.headers(Role.DEPLOYER), served.headers(Role.VIEWER)
+    async with running_app(served.settings) as client:
+        base = "/api/v1/models/sum/versions/1"
+        bad = await client.post(f"{base}/pilot", json={"requests": 0}, headers=deployer)
+        assert bad.status_code == 422
+        denied = await client.post(f"{base}/pilot", json={"requests": 5}, headers=viewer)
+        assert denied.status_code == 403
+        r = await client.post(
+            f"{base}/pilot", json={"requests": 40, "concurrency": 2}, headers=deployer
+        )
+        assert r.status_code == 200, r.text
+        result = r.json()
+        assert result["requests"] == 40 and result["errors"] == 0
+        assert 0 < result["p50_ms"] <= result["p99_ms"]
+        stored = (await client.get(f"{base}/checks?kind=pilot", headers=viewer)).json()
+    assert stored[0]["result"]["p99_ms"] == result["p99_ms"] and stored[0]["passed"] is True

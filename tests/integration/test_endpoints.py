@@ -161,3 +161,32 @@ def test_create_and_list(sums: Registry) -> None:
     listed = sums.endpoints.list()
     assert [e.name for e in listed] == ["api", "web"]
     assert listed[1].policy is not None and listed[1].policy.weights() == {1: 100.0}
+
+
+def test_a_rejected_version_leaves_every_endpoint(sums: Registry) -> None:
+    endpoints = sums.endpoints
+    endpoints.deploy("web", "sum:1")
+    endpoints.deploy("web", "sum:2", canary=25)
+    endpoints.deploy("web", "sum:3", shadow=True)
+    endpoints.deploy("solo", "sum:1")
+    sums.promote("sum:2", "rejected")
+    current = endpoints.get("web").current
+    assert current is not None and current.policy.weights() == {1: 100.0}
+    assert (
+        current.action == "traffic"
+        and current.reason == "sum:2 was rejected: it is never served again"
+    )
+    sums.promote("sum:3", "rejected")
+    assert endpoints.get("web").policy.shadows == ()  # type: ignore[union-attr]
+    sums.promote("sum:1", "staging")  # still deployed everywhere at 100%
+    with pytest.raises(ConflictError, match=r"takes all of endpoint 'solo'.s traffic"):
+        sums.promote("sum:1", "rejected")
+    assert sums.get_version("sum:1").status.value == "staging"  # nothing changed
+
+
+def test_an_auto_rollout_cannot_start_at_full_traffic(sums: Registry) -> None:
+    from shipyard.core.rollout import RolloutPlan
+
+    sums.endpoints.deploy("web", "sum:1")
+    with pytest.raises(InvalidInputError, match="sum:2 is staging; only the production version"):
+        sums.rollouts.start("web", "sum:2", RolloutPlan(steps=(100.0,)))

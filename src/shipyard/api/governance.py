@@ -42,6 +42,14 @@ class GateCheckBody(BaseModel):
     )
 
 
+class PilotBody(BaseModel):
+    """A bounded pilot load test (kept small: it runs inside this server's process)."""
+
+    requests: int = Field(default=500, ge=1, le=100_000)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    rows_per_request: int = Field(default=1, ge=1, le=10_000)
+
+
 class DecisionBody(BaseModel):
     """An approver's comment on a promotion request."""
 
@@ -90,6 +98,7 @@ def gate_check(
             min_metrics=body.min_metrics,
             sensitive=body.sensitive,
             store=body.store,
+            data_name=Path(body.source).name if body.source else None,
         )
     return report.to_dict()
 
@@ -107,6 +116,27 @@ def list_checks(
     """Stored gate reports and pilot results, newest first."""
     checks = registry_for(request, caller).gates.checks(f"{name}:{version}", kind)
     return [c.to_dict() for c in checks]
+
+
+@router.post("/models/{name}/versions/{version}/pilot", tags=["gates"], summary="Pilot load test")
+def pilot(
+    name: str, version: int, body: PilotBody, request: Request, caller: Deployer
+) -> dict[str, Any]:
+    """Load-test the version in an isolated server next to this one; keep p50/p99 on it.
+
+    It shares this machine with live traffic: keep pilots small, or run `shipyard pilot` on
+    another host that reaches the same store.
+    """
+    runner = request.app.state.pilot
+    result = runner(
+        registry_for(request, caller),
+        f"{name}:{version}",
+        requests=body.requests,
+        concurrency=body.concurrency,
+        rows_per_request=body.rows_per_request,
+    )
+    data: dict[str, Any] = result.to_dict()
+    return data
 
 
 @router.get("/approvals", tags=["approvals"], summary="Promotion requests")

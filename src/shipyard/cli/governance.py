@@ -9,16 +9,20 @@ work as SHIPYARD_API_KEY (``gate check --data`` reads the file here and sends it
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shipyard.cli import output
-from shipyard.cli.context import open_local_registry, open_registry
+from shipyard.cli.context import open_registry
 from shipyard.cli.options import metrics
 from shipyard.core.errors import InvalidInputError
-from shipyard.core.governance import CheckKind, PromotionRequest, RequestState
+from shipyard.core.governance import PromotionRequest, RequestState
 from shipyard.gates import GateReport
+
+if TYPE_CHECKING:
+    from shipyard.registry import Registry
+    from shipyard.server.pilot import PilotResult
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -212,25 +216,27 @@ def pilot(
     """Load-test a version in an isolated server; p50/p99 are kept on the version.
 
     Rows are sampled from the version's reference data. The latency gate reads the result.
-    Acts on the local SHIPYARD_HOME even when SHIPYARD_URL is set (it serves the model here).
+    With SHIPYARD_URL set the server runs it (at most 100,000 requests), next to its traffic.
     """
-    from rich.progress import Progress
+    from shipyard.registry import Registry
+    from shipyard.server.pilot import PilotResult
 
-    from shipyard.server.pilot import run_pilot
-
-    with open_local_registry() as registry:
+    with open_registry() as registry:
         version = registry.get_version(ref)
-        with Progress(transient=True, console=output.console, disable=json_out) as progress:
-            task = progress.add_task(f"pilot {version.ref}", total=requests)
-            result = run_pilot(
-                registry,
-                version.ref,
-                requests=requests,
-                concurrency=concurrency,
-                rows_per_request=rows_per_request,
-                progress=lambda done, _total: progress.update(task, completed=done),
+        if isinstance(registry, Registry):
+            sizes = (requests, concurrency, rows_per_request)
+            result = _local_pilot(registry, version.ref, *sizes, quiet=json_out)
+        else:
+            client = registry.client  # type: ignore[attr-defined]
+            result = PilotResult.from_dict(
+                client.pilot(
+                    version.model,
+                    version.version,
+                    requests=requests,
+                    concurrency=concurrency,
+                    rows_per_request=rows_per_request,
+                )
             )
-        registry.gates.record(version, CheckKind.PILOT, result.errors == 0, result.to_dict())
     if json_out:
         output.emit_json(result.to_dict())
         return
@@ -242,6 +248,31 @@ def pilot(
     )
     for example in result.error_examples:
         output.warn(f"e.g. {example}")
+
+
+def _local_pilot(
+    registry: Registry,
+    ref: str,
+    requests: int,
+    concurrency: int,
+    rows_per_request: int,
+    *,
+    quiet: bool,
+) -> PilotResult:
+    from rich.progress import Progress
+
+    from shipyard.server.pilot import pilot_and_record
+
+    with Progress(transient=True, console=output.console, disable=quiet) as progress:
+        task = progress.add_task(f"pilot {ref}", total=requests)
+        return pilot_and_record(
+            registry,
+            ref,
+            requests=requests,
+            concurrency=concurrency,
+            rows_per_request=rows_per_request,
+            progress=lambda done, _total: progress.update(task, completed=done),
+        )
 
 
 def _print_report(report: GateReport) -> None:

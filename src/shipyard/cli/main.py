@@ -28,9 +28,10 @@ app = typer.Typer(
     help=(
         "Shipyard: from a trained model file to a governed production endpoint.\n\n"
         "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy` (and `deploy "
-        "--auto`), `rollback`, `rollout`, `ab`, `gate`, `approve`, `approvals`, `audit` and "
-        "`keys` go through that server as SHIPYARD_API_KEY; other commands (`init`, `db`, "
-        "`register`, `predict`, `pilot`, `serve`, `quickstart`) act on the local SHIPYARD_HOME."
+        "--auto`), `rollback`, `rollout`, `ab`, `gate`, `approve`, `approvals`, `pilot`, "
+        "`audit` and `keys` go through that server as SHIPYARD_API_KEY; other commands "
+        "(`init`, `db`, `register`, `predict`, `serve`, `quickstart`) act on the local "
+        "SHIPYARD_HOME."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -15,7 +15,7 @@ import typer
 
 from shipyard.cli import output
 from shipyard.cli.context import ControlPlane, open_registry
-from shipyard.core.endpoints import Rollout
+from shipyard.core.endpoints import Rollout, RolloutState
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.rollout import RolloutPlan
 
@@ -222,9 +222,15 @@ def ab_data(
 
 def _headline(rollout: Rollout) -> str:
     steps = " → ".join(f"{s:g}%" for s in rollout.plan.steps)
+    if rollout.state == RolloutState.RUNNING:
+        where = f"at {rollout.weight:g}%"
+    elif rollout.state == RolloutState.COMPLETED:
+        where = "now at 100%"
+    else:  # rolled back or aborted: the stable version has all the traffic again
+        where = f"stopped at {rollout.weight:g}%, version {rollout.stable} has all traffic"
     return (
         f"Rollout #{rollout.id} on {rollout.endpoint}: version {rollout.canary} replacing "
-        f"{rollout.stable}, {rollout.state.value}, at {rollout.weight:g}% (steps {steps}). "
+        f"{rollout.stable}, {rollout.state.value}, {where} (steps {steps}). "
         f"{rollout.reason or ''}"
     ).strip()
 

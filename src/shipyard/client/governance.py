@@ -118,6 +118,31 @@ class GovernanceMixin:
         params = {"kind": str(kind)} if kind is not None else None
         return self._list("GET", f"{_version(name, version)}/checks", params=params)
 
+    def pilot(
+        self,
+        name: str,
+        version: int,
+        *,
+        requests: int = 500,
+        concurrency: int = 8,
+        rows_per_request: int = 1,
+    ) -> dict[str, Any]:
+        """Run a pilot load test of a version on the server; the result is kept on it.
+
+        Returns:
+            ``PilotResult.to_dict()``: p50/p90/p99/mean/max latency (ms), throughput, errors.
+
+        Raises:
+            InvalidInputError: no reference sample, or out-of-range arguments.
+            ConflictError: the version was rejected.
+        """
+        body = {
+            "requests": requests,
+            "concurrency": concurrency,
+            "rows_per_request": rows_per_request,
+        }
+        return self._object("POST", f"{_version(name, version)}/pilot", body)
+
     # -- approvals ------------------------------------------------------------------------
 
     def approvals(

@@ -210,7 +210,10 @@ class Client(GovernanceMixin):
 
         Raises:
             InvalidTransitionError: the lifecycle forbids the move.
-            PermissionDeniedError: production needs an approver or admin key.
+            PermissionDeniedError: production needs an approver or admin key, unless the
+                model's gate policy asks for approvals (then a deployer may request it: the
+                version waits in ``pending_approval``).
+            GatesFailedError: the version has not passed its gates.
         """
         body = {"to": str(to), "reason": reason}
         return self._object(

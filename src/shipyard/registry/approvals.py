@@ -126,14 +126,11 @@ class Approvals:
                     "production`."
                 )
             if actor == request.requested_by:
+                withdraw = f" To withdraw it, run `shipyard promote {version.ref} --to staging`."
                 raise SelfApprovalError(
                     f"{actor} requested the promotion of {version.ref}, so {actor} cannot "
-                    f"{'approve' if approve else 'reject'} it: another approver must decide. "
-                    + (
-                        ""
-                        if approve
-                        else f"To withdraw it, run `shipyard promote {version.ref} --to staging`."
-                    )
+                    f"{'approve' if approve else 'reject'} it: another approver must decide."
+                    + ("" if approve else withdraw)
                 )
             if any(d.actor == actor for d in request.decisions):
                 raise ConflictError(f"{actor} has already decided on {version.ref}'s request.")
@@ -154,7 +151,8 @@ class Approvals:
             )
             if not approve:
                 request = s.governance.close_request(request.id, RequestState.REJECTED, now)
-                version = s.models.set_status(
+                version, _ = apply_move(
+                    s,
                     name,
                     version.version,
                     Status.REJECTED,

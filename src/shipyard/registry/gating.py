@@ -103,6 +103,7 @@ class Gates:
         min_metrics: Mapping[str, float] | None = None,
         sensitive: Sequence[str] = (),
         store: bool = True,
+        data_name: str | None = None,
     ) -> GateReport:
         """Check ``ref`` against its model's policy (or ``policy_text``), storing the report.
 
@@ -115,6 +116,8 @@ class Gates:
             min_metrics: Extra ``metric >= value`` thresholds (``--min-metric``).
             sensitive: Extra sensitive columns for the fairness checks.
             store: Keep the report on the version (False for a dry run).
+            data_name: How messages and the evidence name ``data`` (default: its file name;
+                the API passes the caller's file name for rows it received).
 
         Raises:
             GatePolicyError, DataFileError, ModelNotFoundError, VersionNotFoundError.
@@ -137,7 +140,9 @@ class Gates:
         evidence: dict[str, Any] = {}
         context_data: dict[str, Any] = {}
         if data is not None:
-            context_data, evidence = self._measure(version, champion, policy, data, target)
+            context_data, evidence = self._measure(
+                version, champion, policy, data, data_name or data.name, target
+            )
         pilot = self.latest(version, CheckKind.PILOT)
         context = GateContext(
             ref=version.ref,
@@ -251,19 +256,20 @@ class Gates:
         champion: ModelVersion | None,
         policy: GatePolicy,
         data: Path,
+        shown: str,
         target: str | None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         table = read_table(data)
         label = target or _registered_target(version)
         if label is None:
             raise DataFileError(
-                f"Name the label column of {data.name} with --target: {version.ref} was "
+                f"Name the label column of {shown} with --target: {version.ref} was "
                 "registered without one."
             )
         columns = table.column_names
         if label not in columns:
             raise DataFileError(
-                f"{data.name} has no label column {label!r}; its columns are: {', '.join(columns)}."
+                f"{shown} has no label column {label!r}; its columns are: {', '.join(columns)}."
             )
         wanted = policy.fairness.sensitive if policy.fairness else ()
         context: dict[str, Any] = {
@@ -272,17 +278,17 @@ class Gates:
                 c: Batch.from_arrow(table, [c]).column(c) for c in wanted if c in columns
             },
         }
-        predictions, probabilities, classes = _predict(self._registry, version, table, data)
+        predictions, probabilities, classes = _predict(self._registry, version, table, shown)
         context.update(predictions=predictions, probabilities=probabilities, classes=classes)
         if champion is not None:
-            predictions, probabilities, classes = _predict(self._registry, champion, table, data)
+            predictions, probabilities, classes = _predict(self._registry, champion, table, shown)
             context.update(
                 champion_predictions=predictions,
                 champion_probabilities=probabilities,
                 champion_classes=classes,
             )
         evidence = {
-            "file": data.name,
+            "file": shown,
             "sha256": file_sha256(data),
             "rows": table.num_rows,
             "target": label,
@@ -297,20 +303,20 @@ class Gates:
 
 
 def _predict(
-    registry: Registry, version: ModelVersion, table: Any, data: Path
+    registry: Registry, version: ModelVersion, table: Any, shown: str
 ) -> tuple[np.ndarray, np.ndarray | None, list[Any] | None]:
     loaded = registry.load(version.model, version.version)
     predictor = loaded.predictor
     names = version.signature.input_names if version.signature else predictor.feature_names
     if not names:
         raise DataFileError(
-            f"{version.ref} has no input signature, so the columns of {data.name} it takes are "
+            f"{version.ref} has no input signature, so the columns of {shown} it takes are "
             "unknown. Register it with --sample-data."
         )
     absent = [n for n in names if n not in table.column_names]
     if absent:
         raise DataFileError(
-            f"{data.name} lacks the input column(s) {', '.join(map(repr, absent))} that "
+            f"{shown} lacks the input column(s) {', '.join(map(repr, absent))} that "
             f"{version.ref} needs."
         )
     batch = Batch.from_arrow(table, names)

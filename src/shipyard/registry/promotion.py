@@ -1,7 +1,11 @@
-"""The one way a version's status changes inside a transaction: archive what it replaces.
+"""The one way a version's status changes inside a transaction, with what the change implies.
 
-Both a direct promotion and the last approval of a request end here, so "one production version
-per model, the previous one archived, both changes in the history" holds on every path.
+Both a direct promotion and an approver's decision end here, so on every path:
+
+- one production version per model: the previous one is archived, both moves in the history;
+- a rejected version is never served: it leaves every endpoint's traffic policy in the same
+  transaction (its share goes to the endpoint's stable version, a rollout ramping it stops),
+  and a rejection that would leave an endpoint with nothing to serve is refused.
 """
 
 from __future__ import annotations
@@ -9,7 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from shipyard.core.endpoints import RolloutState
+from shipyard.core.errors import ConflictError
 from shipyard.core.types import ModelVersion, Status
+from shipyard.registry.endpoints import write_revision
 
 if TYPE_CHECKING:
     from shipyard.store import StoreSession
@@ -42,5 +49,45 @@ def apply_move(
                 at=at,
                 reason=f"replaced in production by version {number}",
             )
+    if target == Status.REJECTED:
+        _withdraw_from_endpoints(s, name, number, actor=actor, at=at)
     moved = s.models.set_status(name, number, target, actor=actor, at=at, reason=reason)
     return moved, replaced
+
+
+def _withdraw_from_endpoints(
+    s: StoreSession, model: str, number: int, *, actor: str, at: datetime
+) -> None:
+    ref = f"{model}:{number}"
+    for endpoint in s.endpoints.list_all():
+        policy = endpoint.policy
+        if endpoint.model != model or policy is None:
+            continue
+        weights = policy.weights()
+        if number not in weights and number not in policy.shadows:
+            continue
+        s.endpoints.lock(endpoint.name)
+        rest = {v: w for v, w in weights.items() if v != number}
+        if not rest:
+            raise ConflictError(
+                f"{ref} takes all of endpoint {endpoint.name!r}'s traffic, so rejecting it would "
+                f"leave the endpoint with nothing to serve. Deploy another version there first "
+                f"(`shipyard deploy {endpoint.name} {model}:VERSION`), then reject it."
+            )
+        stable = max(rest, key=lambda v: (rest[v], v))
+        if number in weights:
+            rest[stable] += weights[number]
+        shadows = tuple(v for v in policy.shadows if v != number)
+        why = f"{ref} was rejected: it is never served again"
+        for rollout in s.rollouts.running(endpoint.name):
+            if rollout.canary == number:
+                s.rollouts.advance(rollout, state=RolloutState.ABORTED, reason=why, at=at)
+                s.audit.append(
+                    actor=actor,
+                    action="rollout.abort",
+                    target=endpoint.name,
+                    details={"rollout": rollout.id, "reason": why},
+                    at=at,
+                )
+        new = policy.reweighted(rest, shadows=shadows)
+        write_revision(s, actor, endpoint.name, new, "traffic", why, at, {"rejected": ref})

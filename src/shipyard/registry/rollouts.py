@@ -63,9 +63,9 @@ class Rollouts:
                     "model."
                 )
             version = s.models.get_version(model, number)
-            require_status(version)
-            stable = stable_version(endpoint, current.policy, number)
             first = plan.steps[0]
+            require_status(version, full=first >= 100)  # a one-step plan is a full deploy
+            stable = stable_version(endpoint, current.policy, number)
             policy = _split(current.policy, stable, number, first)
             rollout = s.rollouts.start(
                 s.endpoints.endpoint_id(endpoint),

@@ -39,6 +39,7 @@ from shipyard.registry import Registry
 from shipyard.registry.access import KeyAuthenticator
 from shipyard.server.limits import BodyLimit
 from shipyard.server.options import ServeOptions
+from shipyard.server.pilot import pilot_and_record
 from shipyard.server.rollouts import RolloutController
 from shipyard.serving.caching import ResponseCache
 from shipyard.serving.dataplane import DataPlane
@@ -221,6 +222,8 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
     app.state.registry = state.registry
     app.state.auth = state.auth
     app.state.pool = state.pool
+    # The control plane runs pilots through this (the API layer cannot import the server's).
+    app.state.pilot = pilot_and_record
     http = DataPlaneHTTP(
         state.plane,
         state.auth,

@@ -566,3 +566,16 @@ def _error_of(response: httpx.Response) -> tuple[str | None, str]:
         return (code if isinstance(code, str) else None), error["message"]
     text = response.text.strip()[:200]
     return None, text or response.reason_phrase
+
+
+def pilot_and_record(registry: Registry, ref: str, **options: Any) -> PilotResult:
+    """``run_pilot`` and keep the result on the version (what the latency gate reads).
+
+    The result is stored as passed when no request failed; ``options`` are ``run_pilot``'s.
+    """
+    from shipyard.core.governance import CheckKind
+
+    version = registry.get_version(ref)
+    result = run_pilot(registry, version.ref, **options)
+    registry.gates.record(version, CheckKind.PILOT, result.errors == 0, result.to_dict())
+    return result
