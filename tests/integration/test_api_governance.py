@@ -106,11 +106,19 @@ async def test_rollouts_over_http(served: Served, model_dir: Path) -> None:
         assert bad.status_code == 422 and "must increase and end at 100" in error_of(bad)["message"]
         started = await client.post(
             "/api/v1/endpoints/web/rollouts",
-            json={"version": "sum:2", "steps": [20, 100], "interval_seconds": 600},
+            json={
+                "version": "sum:2",
+                "steps": [20, 100],
+                "interval_seconds": 600,
+                "significance": 0.01,
+                "min_samples": 10,
+            },
             headers=deployer,
         )
         assert started.status_code == 201, started.text
         assert started.json()["weight"] == 20 and started.json()["state"] == "running"
+        plan = started.json()["plan"]
+        assert (plan["significance"], plan["min_samples"]) == (0.01, 10)
         busy = await client.post(
             "/api/v1/endpoints/web/deploy", json={"version": "sum:2", "canary": 5}, headers=deployer
         )

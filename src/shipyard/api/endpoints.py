@@ -64,6 +64,8 @@ class RolloutBody(BaseModel):
     max_p99_ratio: float = 1.5
     p99_slack_ms: float = 5.0
     max_accuracy_drop: float = 0.02
+    significance: float = Field(default=0.05, description="false-rollback risk per look")
+    min_samples: int = Field(default=50, description="requests per version before p99 compares")
     reason: str | None = Field(default=None, max_length=1000)
 
     def plan(self) -> RolloutPlan:
@@ -76,6 +78,8 @@ class RolloutBody(BaseModel):
             max_p99_ratio=self.max_p99_ratio,
             p99_slack_ms=self.p99_slack_ms,
             max_accuracy_drop=self.max_accuracy_drop,
+            significance=self.significance,
+            min_samples=self.min_samples,
         )
 
 

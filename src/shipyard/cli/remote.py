@@ -426,13 +426,6 @@ class RemoteRollouts:
         self, endpoint: str, ref: str, plan: RolloutPlan, *, reason: str | None = None
     ) -> Rollout:
         """Send ``ref`` the plan's first step of the endpoint's traffic; needs a deployer key."""
-        default = RolloutPlan()
-        if (plan.significance, plan.min_samples) != (default.significance, default.min_samples):
-            # The API takes neither; refuse rather than run a different plan than asked.
-            raise InvalidInputError(
-                "A rollout started through the server uses the default significance and "
-                "min_samples; unset SHIPYARD_URL to start this plan on the local registry."
-            )
         rollout = self.client.start_rollout(
             endpoint,
             ref,
@@ -443,6 +436,8 @@ class RemoteRollouts:
             max_p99_ratio=plan.max_p99_ratio,
             p99_slack_ms=plan.p99_slack_ms,
             max_accuracy_drop=plan.max_accuracy_drop,
+            significance=plan.significance,
+            min_samples=plan.min_samples,
             reason=reason,
         )
         return Rollout.from_dict(rollout)

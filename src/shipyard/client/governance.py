@@ -203,6 +203,8 @@ class GovernanceMixin:
         max_p99_ratio: float = 1.5,
         p99_slack_ms: float = 5.0,
         max_accuracy_drop: float = 0.02,
+        significance: float = 0.05,
+        min_samples: int = 50,
         reason: str | None = None,
     ) -> dict[str, Any]:
         """Deploy ``ref`` as a canary at the first step and let the server's controller ramp it.
@@ -229,6 +231,8 @@ class GovernanceMixin:
             "max_p99_ratio": max_p99_ratio,
             "p99_slack_ms": p99_slack_ms,
             "max_accuracy_drop": max_accuracy_drop,
+            "significance": significance,
+            "min_samples": min_samples,
             "reason": reason,
         }
         return self._object("POST", f"{_endpoint(endpoint)}/rollouts", body)
