@@ -179,9 +179,39 @@ def test_a_rejected_version_leaves_every_endpoint(sums: Registry) -> None:
     sums.promote("sum:3", "rejected")
     assert endpoints.get("web").policy.shadows == ()  # type: ignore[union-attr]
     sums.promote("sum:1", "staging")  # still deployed everywhere at 100%
-    with pytest.raises(ConflictError, match=r"takes all of endpoint 'solo'.s traffic"):
+    with pytest.raises(ConflictError, match="takes all the traffic of endpoint 'solo'"):
         sums.promote("sum:1", "rejected")
     assert sums.get_version("sum:1").status.value == "staging"  # nothing changed
+
+
+def test_rejections_that_would_hand_traffic_to_the_wrong_version_are_refused(
+    sums: Registry,
+) -> None:
+    from shipyard.core.rollout import RolloutPlan
+
+    endpoints = sums.endpoints
+    endpoints.deploy("web", "sum:1")
+    sums.rollouts.start("web", "sum:2", RolloutPlan(steps=(10.0, 100.0)))
+    sums.promote("sum:1", "staging")  # the rollout's stable version, no longer production
+    with pytest.raises(ConflictError, match="stable version of rollout #1 on endpoint 'web'"):
+        sums.promote("sum:1", "rejected")
+    sums.rollouts.abort("web")
+    sums.promote("sum:1", "production")
+    endpoints.set_traffic("web", {1: 50, 2: 50})
+    sums.promote("sum:1", "staging")
+    with pytest.raises(ConflictError, match="to sum:2, which is staging; only a production"):
+        sums.promote("sum:1", "rejected")
+    assert endpoints.get("web").policy.weights() == {1: 50.0, 2: 50.0}  # type: ignore[union-attr]
+
+
+def test_a_rollout_replaces_one_stable_version(sums: Registry) -> None:
+    from shipyard.core.rollout import RolloutPlan
+
+    sums.endpoints.deploy("web", "sum:1")
+    sums.endpoints.set_traffic("web", {1: 70, 2: 30})
+    sums.promote("sum:3", "staging")
+    with pytest.raises(InvalidInputError, match=r"more than one version besides sum:3 \(also 2\)"):
+        sums.rollouts.start("web", "sum:3", RolloutPlan(steps=(10.0, 100.0)))
 
 
 def test_an_auto_rollout_cannot_start_at_full_traffic(sums: Registry) -> None:

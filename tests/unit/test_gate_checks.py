@@ -691,3 +691,5 @@ def test_a_limit_reads_as_written() -> None:
 
     assert _against_limit(0.8981234, 0.99999) == ("0.8981", "0.99999")
     assert _against_limit(0.899996, 0.9) == ("0.899996", "0.9")
+    assert _against_limit(0.99998, 0.99999) == ("0.99998", "0.99999")  # not "1"
+    assert _against_limit(0.95, 0.9) == ("0.95", "0.9")

@@ -1,10 +1,10 @@
 """Opening the registry for a CLI command: the local store, or a server when SHIPYARD_URL is set.
 
 Commands that read or govern the registry (models, promote, endpoints, deploy, rollback, audit,
-keys, gate, approve, approvals, rollout, ab) take a ``ControlPlane``: the local ``Registry``
+keys, gate, approve, approvals, pilot, rollout, ab) take a ``ControlPlane``: the local ``Registry``
 acting as the OS user, or, with ``SHIPYARD_URL`` set, ``RemoteRegistry`` acting as
 ``SHIPYARD_API_KEY`` through the server. Commands that need local files or the store itself
-(init, db, register, predict, pilot, serve) always open the local registry.
+(init, db, register, predict, serve) always open the local registry.
 """
 
 from __future__ import annotations

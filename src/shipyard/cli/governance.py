@@ -1,9 +1,9 @@
 """CLI commands of governance: gate check / gate policy, approve, approvals, pilot.
 
 ``gate check`` is made for CI pipelines: it prints every check and exits 1 when any fails.
-All but ``pilot`` go through ``open_registry()``: with SHIPYARD_URL set, the server does the
-work as SHIPYARD_API_KEY (``gate check --data`` reads the file here and sends its rows).
-``pilot`` starts a server next to the store, so it always acts on the local SHIPYARD_HOME.
+All go through ``open_registry()``: with SHIPYARD_URL set, the server does the work as
+SHIPYARD_API_KEY (``gate check --data`` reads the file here and sends its rows; ``pilot`` runs
+next to the server's own traffic). Locally, ``pilot`` starts an isolated server here.
 """
 
 from __future__ import annotations

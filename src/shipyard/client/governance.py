@@ -15,6 +15,10 @@ from urllib.parse import quote
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.governance import CheckKind, RequestState
 
+PILOT_TIMEOUT_FLOOR = 120.0
+PILOT_SECONDS_PER_REQUEST = 0.05
+"""A remote pilot's answer waits this long per request on top of the floor (a slow model)."""
+
 
 class GovernanceMixin:
     """Gate policies, gate checks, promotion approvals, rollouts and A/B reports.
@@ -25,8 +29,16 @@ class GovernanceMixin:
 
     if TYPE_CHECKING:
         # Provided by ``Client`` (``client/http.py``).
+        timeout: float
+
         def _object(
-            self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
+            self,
+            method: str,
+            path: str,
+            body: Any = None,
+            *,
+            params: dict[str, Any] | None = None,
+            timeout: float | None = None,
         ) -> dict[str, Any]: ...
 
         def _list(
@@ -141,7 +153,9 @@ class GovernanceMixin:
             "concurrency": concurrency,
             "rows_per_request": rows_per_request,
         }
-        return self._object("POST", f"{_version(name, version)}/pilot", body)
+        # The answer comes when the load test ends: wait for it, not just the usual timeout.
+        wait = max(self.timeout, PILOT_TIMEOUT_FLOOR + requests * PILOT_SECONDS_PER_REQUEST)
+        return self._object("POST", f"{_version(name, version)}/pilot", body, timeout=wait)
 
     # -- approvals ------------------------------------------------------------------------
 

@@ -442,9 +442,15 @@ class Client(GovernanceMixin):
             raise unexpected_body(response) from None
 
     def _object(
-        self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
-        response = self._send(method, path, body, params=params)
+        response = self._send(method, path, body, params=params, timeout=timeout)
         return _as(dict, self._decode(response), response)
 
     def _list(
@@ -461,7 +467,9 @@ class Client(GovernanceMixin):
         *,
         params: dict[str, Any] | None = None,
         accept: tuple[int, ...] = (),
+        timeout: float | None = None,
     ) -> httpx.Response:
+        """Send one request; ``timeout`` overrides the client's for slow operations."""
         content = None
         headers = None
         if body is not None:
@@ -472,10 +480,15 @@ class Client(GovernanceMixin):
             headers = {"Content-Type": "application/json"}
         try:
             response = self._http.request(
-                method, path, content=content, params=params, headers=headers
+                method,
+                path,
+                content=content,
+                params=params,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TransportError as exc:
-            raise unavailable(self.url, exc, self.timeout) from exc
+            raise unavailable(self.url, exc, timeout or self.timeout) from exc
         if response.is_success or response.status_code in accept:
             return response
         raise error_from_response(response, has_key=self._api_key is not None)

@@ -477,11 +477,14 @@ def _pair(value: float, other: float) -> tuple[str, str]:
 def _against_limit(value: float, limit: float) -> tuple[str, str]:
     """A measured ``value`` rounded for reading, and a ``limit`` exactly as the user wrote it.
 
-    0.99999 must not read as 1; the value gets more digits only when needed to differ.
+    0.99999 must not read as 1, and a value just below the limit must not be rounded up to
+    or past it: the value gets more digits until it sits on the right side of the limit.
     """
     right = f"{limit:.12g}"
     for digits in range(4, 18):
         left = f"{value:.{digits}g}"
-        if left != right or value == limit or math.isclose(value, limit, rel_tol=1e-15):
+        shown = float(left)
+        same_side = (shown < limit) == (value < limit) and (shown > limit) == (value > limit)
+        if same_side or math.isclose(value, limit, rel_tol=1e-15):
             return left, right
     return repr(value), right

@@ -237,10 +237,8 @@ class Gates:
         self, version: ModelVersion, policy: GatePolicy
     ) -> tuple[bool | None, str | None]:
         signed = version.artifact_signature
-        if signed is None:
-            return None, None
-        if not policy.require_signature and not self._registry.settings.trusted_signers:
-            return None, None  # nothing asks for it, and nothing to check it against
+        if signed is None or not policy.require_signature:
+            return None, None  # unsigned, or nothing asks for a signature: nothing to check
         trusted = trusted_signers(self._registry.settings.trusted_signers)
         return verify(signed, version.artifact.sha256, trusted)
 
@@ -289,7 +287,7 @@ class Gates:
             )
         evidence = {
             "file": shown,
-            "sha256": file_sha256(data),
+            "sha256": file_sha256(data)[0],
             "rows": table.num_rows,
             "target": label,
         }

@@ -70,11 +70,25 @@ def _withdraw_from_endpoints(
         rest = {v: w for v, w in weights.items() if v != number}
         if not rest:
             raise ConflictError(
-                f"{ref} takes all of endpoint {endpoint.name!r}'s traffic, so rejecting it would "
+                f"{ref} takes all the traffic of endpoint {endpoint.name!r}, so rejecting it would "
                 f"leave the endpoint with nothing to serve. Deploy another version there first "
                 f"(`shipyard deploy {endpoint.name} {model}:VERSION`), then reject it."
             )
+        for rollout in s.rollouts.running(endpoint.name):
+            if rollout.stable == number:
+                raise ConflictError(
+                    f"{ref} is the stable version of rollout #{rollout.id} on endpoint "
+                    f"{endpoint.name!r}; rejecting it would hand its traffic to the canary. Stop "
+                    f"the rollout first (`shipyard rollout abort {endpoint.name}`)."
+                )
         stable = max(rest, key=lambda v: (rest[v], v))
+        heir = s.models.get_version(model, stable)
+        if number in weights and len(rest) == 1 and heir.status != Status.PRODUCTION:
+            raise ConflictError(
+                f"Rejecting {ref} would give all the traffic of endpoint {endpoint.name!r} to "
+                f"{heir.ref}, which is {heir.status.value}; only a production version may take "
+                f"it all. Deploy the production version there first."
+            )
         if number in weights:
             rest[stable] += weights[number]
         shadows = tuple(v for v in policy.shadows if v != number)

@@ -66,6 +66,14 @@ class Rollouts:
             first = plan.steps[0]
             require_status(version, full=first >= 100)  # a one-step plan is a full deploy
             stable = stable_version(endpoint, current.policy, number)
+            others = sorted(v for v in current.policy.weights() if v not in (stable, number))  # type: ignore[union-attr]
+            if others:
+                raise InvalidInputError(
+                    f"Endpoint {endpoint!r} splits its traffic over more than one version besides "
+                    f"{version.ref} (also {', '.join(map(str, others))}); a rollout replaces one "
+                    f"stable version. Set the traffic to one stable version first (`shipyard "
+                    f"endpoints traffic {endpoint} {stable}=100`)."
+                )
             policy = _split(current.policy, stable, number, first)
             rollout = s.rollouts.start(
                 s.endpoints.endpoint_id(endpoint),
