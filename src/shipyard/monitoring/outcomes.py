@@ -135,18 +135,18 @@ def load_outcomes(
         raise InvalidInputError(
             f"Unknown role {role!r}: use {LIVE!r}, {SHADOW!r} or None for both."
         )
-    since_utc, until_utc = _utc(since), _utc(until)
+    since_utc, until_utc = as_utc(since), as_utc(until)
     if since_utc is not None and until_utc is not None and since_utc >= until_utc:
         raise InvalidInputError(
             f"The window is empty: since ({since_utc.isoformat()}) must be before until "
             f"({until_utc.isoformat()})."
         )
     directory = Path(log_root) / endpoint
-    logs = _segments(directory, "part-*.parquet", since_utc, until_utc)
+    logs = log_segments(directory, "part-*.parquet", since_utc, until_utc)
     if not logs:
         return Outcomes.empty(endpoint)
-    feedback = _segments(directory / "feedback", "fb-*.parquet", None, None)
-    duckdb = _duckdb()
+    feedback = log_segments(directory / "feedback", "fb-*.parquet", None, None)
+    duckdb = import_duckdb()
     with duckdb.connect() as connection:
         try:
             return _query(connection, endpoint, logs, feedback, since_utc, until_utc, role)
@@ -168,7 +168,7 @@ def _query(
     # SQL text is assembled only from the fixed fragments below; every value, the file lists
     # included, travels as a parameter.
     source = "read_parquet($logs, union_by_name = true, hive_partitioning = false)"
-    log_types = _column_types(connection, source, {"logs": logs})
+    log_types = column_types(connection, source, {"logs": logs})
     params: dict[str, Any] = {"logs": logs}
     role_expr = "coalesce(role, 'live')" if "role" in log_types else "'live'"
     where = ["version IS NOT NULL"]
@@ -199,7 +199,7 @@ def _query(
         "read_parquet($feedback, union_by_name = true, hive_partitioning = false, "
         "filename = true, file_row_number = true)"
     )
-    fb_types = _column_types(connection, fb_source, {"feedback": feedback})
+    fb_types = column_types(connection, fb_source, {"feedback": feedback})
     label_type = _scalar_type(fb_types.get("label", "DOUBLE"), endpoint, "label")
     is_numeric = "VARCHAR" not in (prediction_type, label_type)
     params["feedback"] = feedback
@@ -240,7 +240,7 @@ def _query(
     )
 
 
-def _column_types(
+def column_types(
     connection: duckdb.DuckDBPyConnection, source: str, params: dict[str, Any]
 ) -> dict[str, str]:
     """Column name -> DuckDB type of the union of the segments (reads footers only)."""
@@ -278,9 +278,9 @@ def _as_common(column: str, type_: str, *, is_numeric: bool) -> str:
     return f"CAST({name} AS VARCHAR)"
 
 
-def _segments(
+def log_segments(
     directory: Path, pattern: str, since: datetime | None, until: datetime | None
-) -> list[str]:
+) -> list[str]:  # shared with ``window``
     """Segment paths under ``directory/date=…/``, skipping days outside [since, until].
 
     A segment under ``date=D`` holds rows of UTC day D only, so whole days can be skipped
@@ -304,13 +304,13 @@ def _segments(
     return sorted(paths)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _duckdb() -> Any:
+def import_duckdb() -> Any:
     try:
         import duckdb
     except ImportError as exc:
