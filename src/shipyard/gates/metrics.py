@@ -244,7 +244,7 @@ def compute_fairness(
             f"The sensitive column has {len(groups)} values for {len(truth)} labels; "
             "they must be one value per row of the evaluation data."
         )
-    positive = _positive(labels)
+    positive = positive_label(labels)
     fairlearn = _fairlearn_metrics()
     function = getattr(fairlearn, name)
     try:
@@ -287,7 +287,7 @@ def _class_labels(
     return labels
 
 
-def _positive(labels: Sequence[Any]) -> Any:
+def positive_label(labels: Sequence[Any]) -> Any:
     """The positive class of a binary problem: the second label in sorted order.
 
     With a single label seen, 0 or -1 means the positive class (1) never occurs.
@@ -306,7 +306,7 @@ def _from_labels(name: str, truth: np.ndarray, predicted: np.ndarray, labels: li
         return _quiet(name, lambda: skm.balanced_accuracy_score(truth, predicted))
     function = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}
     if len(labels) <= 2:
-        options: dict[str, Any] = {"average": "binary", "pos_label": _positive(labels)}
+        options: dict[str, Any] = {"average": "binary", "pos_label": positive_label(labels)}
     else:
         options = {"average": "macro"}
     return _quiet(name, lambda: function[name](truth, predicted, zero_division=0.0, **options))
@@ -335,7 +335,7 @@ def _from_proba(name: str, truth: np.ndarray, proba: np.ndarray, labels: list[An
     if name == "log_loss":
         return _quiet(name, lambda: skm.log_loss(truth, proba, labels=labels))
     if len(labels) <= 2:
-        positive = _positive(labels)
+        positive = positive_label(labels)
         column = labels.index(positive) if positive in labels else 1
         return _quiet(name, lambda: skm.roc_auc_score(truth == positive, proba[:, column]))
     return _quiet(

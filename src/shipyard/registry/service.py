@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from shipyard.artifacts import ArtifactStore, file_sha256, open_artifact_store
 from shipyard.artifacts.packing import DIRECTORY_SUFFIX, unpack_directory
 from shipyard.core.auditchain import ChainVerification, verify_chain
@@ -488,6 +491,27 @@ class Registry:
         _remove_trees_of_exited_processes(cache)
         unpacked = Path(tempfile.mkdtemp(prefix=f"tree-{os.getpid()}-", dir=cache))
         return unpack_directory(path, unpacked / version.artifact.filename.rstrip("/"))
+
+    def reference_table(self, version: ModelVersion) -> pa.Table:
+        """The version's reference sample (verified against its SHA-256) as an Arrow table.
+
+        Columns: the input features, the target and sensitive columns given at registration,
+        and ``prediction`` (the version's own predictions on the sample).
+
+        Raises:
+            InvalidInputError: the version was registered without ``--sample-data``.
+            IntegrityError, ArtifactNotFoundError.
+        """
+        sample = version.reference_sample
+        if sample is None:
+            raise InvalidInputError(
+                f"{version.ref} has no reference data: it was registered without "
+                "--sample-data, so there is nothing to compare with. Register the model again "
+                "with --sample-data FILE."
+            )
+        with tempfile.TemporaryDirectory(prefix="shipyard-reference-") as tmp:
+            path = self.artifacts.fetch(sample.sha256, Path(tmp) / "reference.parquet")
+            return pq.read_table(path)
 
     def load(self, ref: str, version: int | None = None) -> LoadedVersion:
         """Fetch (verifying the hash) and load a version's predictor."""
