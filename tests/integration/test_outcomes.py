@@ -270,3 +270,23 @@ def test_a_missing_duckdb_names_the_extra(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "pip install 'shipyard-ml[monitoring]'" in done.stdout
+
+
+def test_extra_columns_carry_features_and_metadata_fields(tmp_path: Path) -> None:
+    first = record("a", [1, 0], version=1)
+    second = PredictionRecord(
+        **{
+            **{f: getattr(first, f) for f in first.__dataclass_fields__},
+            "request_id": "b",
+            "metadata": {"group": "north"},
+            "time": T0 + 1,
+        }
+    )
+    log(tmp_path, first, second)
+    feedback(tmp_path, ("a", 1, 0), ("a", 0, 1), ("b", 1, 0), ("b", 1, 1))
+    outcomes = load_outcomes(tmp_path, ENDPOINT, columns=["x", "metadata.group", "nope"])
+    assert outcomes.extra["x"].tolist() == [0.0, 1.0, 0.0, 1.0]
+    assert outcomes.extra["metadata.group"].tolist() == [None, None, "north", "north"]
+    assert outcomes.extra["nope"].tolist() == [None] * 4
+    empty = load_outcomes(tmp_path / "none", ENDPOINT, columns=["x"])
+    assert empty.extra["x"].tolist() == []

@@ -8,7 +8,7 @@ and DuckDB is imported only when a query runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -65,6 +65,9 @@ class Outcomes:
         predictions_total_by_version: Logged rows per version in the same window and role,
             with or without feedback; every version in ``version`` is a key.
         is_numeric: True when ``prediction`` and ``label`` are float64.
+        extra: Further logged columns asked for (``columns=`` of ``load_outcomes``), aligned
+            with the rows: an input feature by its name, a request metadata field as
+            ``metadata.<field>`` (text, None where absent).
     """
 
     endpoint: str
@@ -74,6 +77,7 @@ class Outcomes:
     time: np.ndarray
     predictions_total_by_version: Mapping[int, int] = field(default_factory=_no_totals)
     is_numeric: bool = True
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, endpoint: str, *, is_numeric: bool = True) -> Outcomes:
@@ -104,6 +108,7 @@ def load_outcomes(
     since: datetime | None = None,
     until: datetime | None = None,
     role: str | None = LIVE,
+    columns: Sequence[str] = (),
 ) -> Outcomes:
     """Join an endpoint's prediction log with its feedback on ``(request_id, row)``.
 
@@ -119,6 +124,9 @@ def load_outcomes(
         since: Only predictions made at or after this instant (naive datetimes are UTC).
         until: Only predictions made before this instant (naive datetimes are UTC).
         role: ``"live"`` (default), ``"shadow"``, or None for every role.
+        columns: Further logged columns to carry along into ``Outcomes.extra``: input
+            features by name, request metadata fields as ``metadata.<field>``. A feature the
+            log does not have comes back as None values (say so to the user: it is absent).
 
     Returns:
         The joined rows; empty Outcomes when the endpoint has no log or no feedback.
@@ -144,12 +152,12 @@ def load_outcomes(
     directory = Path(log_root) / endpoint
     logs = log_segments(directory, "part-*.parquet", since_utc, until_utc)
     if not logs:
-        return Outcomes.empty(endpoint)
+        return replace(Outcomes.empty(endpoint), extra={c: np.empty(0, object) for c in columns})
     feedback = log_segments(directory / "feedback", "fb-*.parquet", None, None)
     duckdb = import_duckdb()
     with duckdb.connect() as connection:
         try:
-            return _query(connection, endpoint, logs, feedback, since_utc, until_utc, role)
+            return _query(connection, endpoint, logs, feedback, since_utc, until_utc, role, columns)
         except duckdb.Error as exc:
             raise DataFileError(
                 UNREADABLE.format(endpoint=endpoint, root=log_root, error=exc)
@@ -164,9 +172,10 @@ def _query(
     since: datetime | None,
     until: datetime | None,
     role: str | None,
+    columns: Sequence[str],
 ) -> Outcomes:
-    # SQL text is assembled only from the fixed fragments below; every value, the file lists
-    # included, travels as a parameter.
+    # SQL text is assembled only from the fixed fragments below and quoted identifiers; every
+    # value, the file lists and JSON paths included, travels as a parameter.
     source = "read_parquet($logs, union_by_name = true, hive_partitioning = false)"
     log_types = column_types(connection, source, {"logs": logs})
     params: dict[str, Any] = {"logs": logs}
@@ -193,7 +202,9 @@ def _query(
     if not feedback:
         empty = Outcomes.empty(endpoint, is_numeric=prediction_type != "VARCHAR")
         return replace(
-            empty, predictions_total_by_version=MappingProxyType(dict(sorted(totals.items())))
+            empty,
+            predictions_total_by_version=MappingProxyType(dict(sorted(totals.items()))),
+            extra={c: np.empty(0, object) for c in columns},
         )
     fb_source = (
         "read_parquet($feedback, union_by_name = true, hive_partitioning = false, "
@@ -205,10 +216,24 @@ def _query(
     params["feedback"] = feedback
     prediction = _as_common("prediction", prediction_type, is_numeric=is_numeric)
     label = _as_common("label", label_type, is_numeric=is_numeric)
+    extras = []
+    for i, name in enumerate(columns):
+        if name.startswith("metadata."):
+            if "metadata" in log_types:
+                params[f"path{i}"] = "$." + name[len("metadata.") :]
+                extras.append(f"json_extract_string(metadata, $path{i})")
+            else:
+                extras.append("CAST(NULL AS VARCHAR)")
+        elif f"input.{name}" in log_types:
+            extras.append(_quote(f"input.{name}"))
+        else:
+            extras.append("CAST(NULL AS VARCHAR)")
+    extra_select = "".join(f", {e} AS extra{i}" for i, e in enumerate(extras))
+    extra_out = "".join(f", logged.extra{i}" for i in range(len(extras)))
     sql = f"""
         WITH logged AS (
             SELECT request_id, "row", version, epoch_us("time") AS time_us,
-                   {prediction} AS prediction
+                   {prediction} AS prediction{extra_select}
             FROM {source}
             WHERE {condition}
             QUALIFY row_number() OVER (
@@ -222,22 +247,27 @@ def _query(
                 ORDER BY "time" DESC, filename DESC, file_row_number DESC
             ) = 1
         )
-        SELECT logged.version, logged.prediction, answered.label, logged.time_us
+        SELECT logged.version, logged.prediction, answered.label, logged.time_us{extra_out}
         FROM logged JOIN answered USING (request_id, "row")
         WHERE logged.prediction IS NOT NULL AND answered.label IS NOT NULL
         ORDER BY logged.time_us, logged.request_id, logged."row", logged.version
     """  # noqa: S608
-    columns = connection.execute(sql, params).fetchnumpy()
+    result = connection.execute(sql, params).fetchnumpy()
     value_type = np.float64 if is_numeric else object
     return Outcomes(
         endpoint=endpoint,
-        version=np.asarray(columns["version"], dtype=np.int64),
-        prediction=np.asarray(columns["prediction"], dtype=value_type),
-        label=np.asarray(columns["label"], dtype=value_type),
-        time=np.asarray(columns["time_us"], dtype=np.int64).astype("datetime64[us]"),
+        version=np.asarray(result["version"], dtype=np.int64),
+        prediction=np.asarray(result["prediction"], dtype=value_type),
+        label=np.asarray(result["label"], dtype=value_type),
+        time=np.asarray(result["time_us"], dtype=np.int64).astype("datetime64[us]"),
         predictions_total_by_version=MappingProxyType(dict(sorted(totals.items()))),
         is_numeric=is_numeric,
+        extra={name: np.asarray(result[f"extra{i}"]) for i, name in enumerate(columns)},
     )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def column_types(
