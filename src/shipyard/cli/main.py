@@ -16,6 +16,7 @@ from shipyard.cli import (
     endpoints,
     governance,
     models,
+    monitor,
     output,
     quickstart,
     rollouts,
@@ -28,8 +29,8 @@ app = typer.Typer(
     help=(
         "Shipyard: from a trained model file to a governed production endpoint.\n\n"
         "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy` (and `deploy "
-        "--auto`), `rollback`, `rollout`, `ab`, `gate`, `approve`, `approvals`, `pilot`, "
-        "`audit` and `keys` go through that server as SHIPYARD_API_KEY; other commands "
+        "--auto`), `rollback`, `rollout`, `ab`, `monitor`, `gate`, `approve`, `approvals`, "
+        "`pilot`, `audit` and `keys` go through that server as SHIPYARD_API_KEY; other commands "
         "(`init`, `db`, `register`, `predict`, `serve`, `quickstart`) act on the local "
         "SHIPYARD_HOME."
     ),
@@ -53,6 +54,7 @@ app.add_typer(models.models_app, name="models")
 app.add_typer(endpoints.endpoints_app, name="endpoints")
 app.add_typer(governance.gate_app, name="gate")
 app.add_typer(rollouts.rollout_app, name="rollout")
+app.add_typer(monitor.monitor_app, name="monitor")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.db_app, name="db")

@@ -7,7 +7,6 @@ command goes through ``open_registry()`` (the server at SHIPYARD_URL when set).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -15,14 +14,13 @@ import typer
 
 from shipyard.cli import output
 from shipyard.cli.context import ControlPlane, open_registry
+from shipyard.core.durations import parse_duration
 from shipyard.core.endpoints import Rollout, RolloutState
 from shipyard.core.errors import InvalidInputError
 from shipyard.core.rollout import RolloutPlan
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 DEFAULT_STEPS = (10.0, 25.0, 50.0, 100.0)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 rollout_app = typer.Typer(
     help=(
@@ -34,13 +32,13 @@ rollout_app = typer.Typer(
 
 
 def seconds(text: str, option: str) -> float:
-    """``"90"``, ``"30s"``, ``"5m"``, ``"1h"`` → seconds; a clear error for anything else."""
-    match = _DURATION.match(text)
-    if not match or float(match.group(1)) <= 0:
+    """``"90"``, ``"30s"``, ``"5m"``, ``"1h"`` → seconds; a usage error for anything else."""
+    try:
+        return parse_duration(text, option)
+    except InvalidInputError:
         raise typer.BadParameter(
             f"expected a positive duration like 30s, 5m or 1h, got {text!r}", param_hint=option
-        )
-    return float(match.group(1)) * _UNITS[match.group(2)]
+        ) from None
 
 
 def plan_for(

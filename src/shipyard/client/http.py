@@ -24,6 +24,7 @@ from shipyard.client.errors import (
     unexpected_body,
 )
 from shipyard.client.governance import GovernanceMixin
+from shipyard.client.monitoring import MonitoringMixin
 from shipyard.client.prediction import Prediction
 from shipyard.core.errors import ConfigurationError, InvalidInputError
 from shipyard.core.settings import Settings
@@ -40,7 +41,7 @@ Instances = Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
 FeedbackItem = tuple[str, Any] | Mapping[str, Any]
 
 
-class Client(GovernanceMixin):
+class Client(GovernanceMixin, MonitoringMixin):
     """A connection to a Shipyard server, acting as one API key.
 
     Example:

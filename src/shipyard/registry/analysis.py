@@ -1,8 +1,8 @@
-"""A/B analysis of an endpoint's versions on real outcomes (``shipyard ab``).
+"""Analyses of an endpoint's prediction log: A/B, performance, fairness (``shipyard ab|monitor``).
 
-Joins the endpoint's prediction log with the feedback that arrived for it and compares the
-versions that answered (``shipyard.monitoring.compare_versions``). Shadow answers are left out:
-they were never returned, so they have no outcome of their own.
+Each joins the endpoint's prediction log with the feedback that arrived for it (or reads a
+window of the log) and hands arrays to the pure engines of ``shipyard.monitoring``. Shadow
+answers are left out: they were never returned, so they have no outcome of their own.
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.core.errors import EndpointNotFoundError, InvalidInputError, ModelNotFoundError
+from shipyard.core.errors import (
+    EndpointNotFoundError,
+    InvalidInputError,
+    ModelNotFoundError,
+    VersionNotFoundError,
+)
 
 if TYPE_CHECKING:
     from shipyard.monitoring import ABReport
+    from shipyard.monitoring.fairness import FairnessReport
+    from shipyard.monitoring.performance import PerformanceReport
     from shipyard.registry.service import Registry
 
 
@@ -48,17 +55,126 @@ def ab_report(
     """
     if not 0.5 <= confidence < 1:
         raise InvalidInputError(f"--confidence must be in [0.5, 1), e.g. 0.95; got {confidence}.")
-    try:
-        registry.endpoints.get(endpoint)
-    except EndpointNotFoundError:
-        try:
-            registry.get_model(endpoint)  # a model served under its own name
-        except ModelNotFoundError:
-            raise EndpointNotFoundError(
-                f"No endpoint named {endpoint!r}. `shipyard endpoints list` shows them."
-            ) from None
+    model_of(registry, endpoint)
     from shipyard.monitoring import compare_versions, load_outcomes
 
     root = log_root or registry.settings.home / "logs"
     outcomes = load_outcomes(root, endpoint, since=since, until=until)
     return compare_versions(outcomes, metric=metric, confidence=confidence, min_samples=min_samples)
+
+
+def performance_report(
+    registry: Registry,
+    endpoint: str,
+    *,
+    version: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    metrics: list[str] | None = None,
+    buckets: int | None = None,
+    min_rows: int = 30,
+    log_root: Path | None = None,
+) -> PerformanceReport:
+    """How each version's predictions hold up against the labels that arrived for them.
+
+    Per version: labelled rows, label coverage, each metric, and the difference from the
+    metrics recorded at registration (``--metric``); ``buckets`` splits the window in time.
+
+    Raises:
+        EndpointNotFoundError, InvalidInputError, MissingExtraError.
+    """
+    from dataclasses import replace
+
+    from shipyard.monitoring import load_outcomes
+    from shipyard.monitoring.performance import performance
+
+    model = model_of(registry, endpoint)
+    root = log_root or registry.settings.home / "logs"
+    outcomes = load_outcomes(root, endpoint, since=since, until=until)
+    if version is not None:
+        keep = outcomes.version == version
+        outcomes = replace(
+            outcomes,
+            version=outcomes.version[keep],
+            prediction=outcomes.prediction[keep],
+            label=outcomes.label[keep],
+            time=outcomes.time[keep],
+            predictions_total_by_version={
+                v: n for v, n in outcomes.predictions_total_by_version.items() if v == version
+            },
+        )
+    validation = {v: _validation_metrics(registry, model, v) for v in outcomes.versions}
+    return performance(
+        outcomes, metrics=metrics, validation=validation, buckets=buckets, min_rows=min_rows
+    )
+
+
+def fairness_report(
+    registry: Registry,
+    endpoint: str,
+    sensitive: str,
+    *,
+    version: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    min_group_rows: int = 30,
+    log_root: Path | None = None,
+) -> FairnessReport:
+    """Outcomes by group of a sensitive attribute: rates per group and Fairlearn's gaps.
+
+    ``sensitive`` names an input feature, or a request metadata field (``metadata.<field>``,
+    or a bare name that is not a feature). Only predictions with feedback count.
+
+    Raises:
+        EndpointNotFoundError, InvalidInputError (absent attribute, not binary), MissingExtraError.
+    """
+    from shipyard.monitoring import load_outcomes
+    from shipyard.monitoring.fairness import fairness
+
+    model_of(registry, endpoint)
+    root = log_root or registry.settings.home / "logs"
+    column = sensitive
+    outcomes = load_outcomes(root, endpoint, since=since, until=until, columns=[column])
+    values = outcomes.extra[column]
+    if len(values) and all(v is None for v in values) and not column.startswith("metadata."):
+        column = f"metadata.{sensitive}"  # not a feature: look in the request metadata
+        outcomes = load_outcomes(root, endpoint, since=since, until=until, columns=[column])
+        values = outcomes.extra[column]
+    if len(outcomes) == 0:
+        raise InvalidInputError(
+            f"No prediction of endpoint {endpoint!r} has feedback in this window, so outcomes "
+            "by group cannot be compared yet. Send labels to /v1/feedback (or `shipyard "
+            "feedback`), or widen the window."
+        )
+    keep = slice(None) if version is None else outcomes.version == version
+    return fairness(
+        outcomes.label[keep],
+        outcomes.prediction[keep],
+        values[keep] if len(values) else None,
+        attribute=sensitive,
+        min_group_rows=min_group_rows,
+    )
+
+
+def model_of(registry: Registry, endpoint: str) -> str:
+    """The model an endpoint serves (an endpoint, or a model served under its own name).
+
+    Raises:
+        EndpointNotFoundError: neither exists.
+    """
+    try:
+        return registry.endpoints.get(endpoint).model
+    except EndpointNotFoundError:
+        try:
+            return registry.get_model(endpoint).name  # a model served under its own name
+        except ModelNotFoundError:
+            raise EndpointNotFoundError(
+                f"No endpoint named {endpoint!r}. `shipyard endpoints list` shows them."
+            ) from None
+
+
+def _validation_metrics(registry: Registry, model: str, version: int) -> dict[str, float]:
+    try:
+        return dict(registry.get_version(model, version).lineage.metrics)
+    except VersionNotFoundError:  # logged by a version deleted since: nothing to compare
+        return {}

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shipyard._version import __version__
 from shipyard.api.endpoints import router as endpoint_routes
 from shipyard.api.governance import router as governance_routes
+from shipyard.api.monitoring import router as monitoring_routes
 from shipyard.api.openapi import install_openapi
 from shipyard.api.routes import router as control_plane
 from shipyard.core.errors import ShipyardError
@@ -236,6 +237,7 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         app.include_router(control_plane)
         app.include_router(endpoint_routes)
         app.include_router(governance_routes)
+        app.include_router(monitoring_routes)
     routes = [
         route
         for route in http.routes()

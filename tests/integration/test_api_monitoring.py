@@ -1,0 +1,85 @@
+"""Monitoring from real prediction logs: the server answers traffic with a group-dependent
+error pattern, feedback arrives late, and the API's numbers match scikit-learn and Fairlearn."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+from sklearn.metrics import accuracy_score
+
+from shipyard.core.types import Role
+from tests.fixtures.models import FEATURES_SMALL
+from tests.fixtures.serving import Served, running_app
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_performance_and_fairness_from_the_log(served: Served, model_dir: Path) -> None:
+    frame = pd.read_csv(model_dir / "sample.csv").head(240)
+    headers = served.headers(Role.DEPLOYER)
+    rng = np.random.default_rng(7)
+    predictions, labels, groups = [], [], []
+    async with running_app(served.settings) as client:
+        items = []
+        for i, row in enumerate(frame.to_dict(orient="records")):
+            group = "north" if i % 2 == 0 else "south"
+            instance = {name: float(row[name]) for name in FEATURES_SMALL}
+            r = await client.post(
+                "/v1/endpoints/cancer/predict",
+                json={"instances": [instance], "metadata": {"group": group}},
+                headers=headers,
+            )
+            assert r.status_code == 200, r.text
+            answer = r.json()
+            truth = int(row["target"])
+            if group == "south" and rng.random() < 0.3:  # late labels disagree more in the south
+                truth = 1 - answer["predictions"][0]
+            items.append({"request_id": answer["request_id"], "label": truth})
+            predictions.append(answer["predictions"][0])
+            labels.append(truth)
+            groups.append(group)
+        labelled = items[:200]  # the last 40 predictions have no label yet
+        r = await client.post(
+            "/v1/feedback", json={"endpoint": "cancer", "items": labelled}, headers=headers
+        )
+        assert r.status_code == 200, r.text
+        await asyncio.sleep(0.3)
+        perf = await client.get("/api/v1/monitoring/cancer/performance?buckets=2", headers=headers)
+        fair = await client.get(
+            "/api/v1/monitoring/cancer/fairness?sensitive=group", headers=headers
+        )
+        absent = await client.get(
+            "/api/v1/monitoring/cancer/fairness?sensitive=colour", headers=headers
+        )
+        unknown = await client.get("/api/v1/monitoring/nope/performance", headers=headers)
+        bad_window = await client.get(
+            "/api/v1/monitoring/cancer/performance?window=soon", headers=headers
+        )
+    assert perf.status_code == 200, perf.text
+    [version] = perf.json()["versions"]
+    assert version["n"] == 200 and version["label_coverage"] == pytest.approx(200 / 240)
+    accuracy = next(m for m in version["metrics"] if m["name"] == "accuracy")
+    assert accuracy["value"] == pytest.approx(accuracy_score(labels[:200], predictions[:200]))
+    assert len(perf.json()["buckets"]) == 2
+
+    assert fair.status_code == 200, fair.text
+    body = fair.json()
+    y, p, g = np.array(labels[:200]), np.array(predictions[:200]), np.array(groups[:200])
+    disparities = body["disparities"]
+    assert disparities["demographic_parity_difference"]["value"] == pytest.approx(
+        demographic_parity_difference(y, p, sensitive_features=g)
+    )
+    assert disparities["equalized_odds_difference"]["value"] == pytest.approx(
+        equalized_odds_difference(y, p, sensitive_features=g)
+    )
+    by_group = {row["group"]: row for row in body["groups"]}
+    assert by_group["north"]["accuracy"] > by_group["south"]["accuracy"]
+
+    assert absent.status_code == 422 and "colour" in absent.json()["error"]["message"]
+    assert unknown.status_code == 404
+    assert bad_window.status_code == 422 and "window" in bad_window.json()["error"]["message"]
