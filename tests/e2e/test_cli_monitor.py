@@ -74,6 +74,13 @@ def test_monitor_performance_and_fairness(served: Served) -> None:
     text = cli(env, "monitor", "fairness", "cancer", "--sensitive", "group").stdout
     assert "demographic_parity_difference" in text and "south" in text
 
+    drift = json.loads(cli(env, "monitor", "drift", "cancer", "--json").stdout)
+    columns = {c["column"]: c for c in drift["columns"]}
+    assert columns["mean radius"]["drifted"] is True  # logged 10..129 against ~6..28
+    assert columns["mean texture"]["drifted"] is None  # not logged here: reported, not tested
+    text = cli(env, "monitor", "drift", "cancer").stdout
+    assert "DRIFT" in text and "mean radius" in text
+
     assert_clean_error(
         cli(env, "monitor", "fairness", "cancer", "--sensitive", "colour", ok=False), "colour"
     )

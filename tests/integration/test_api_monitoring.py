@@ -83,3 +83,41 @@ async def test_performance_and_fairness_from_the_log(served: Served, model_dir: 
     assert absent.status_code == 422 and "colour" in absent.json()["error"]["message"]
     assert unknown.status_code == 404
     assert bad_window.status_code == 422 and "window" in bad_window.json()["error"]["message"]
+
+
+async def test_drift_of_logged_inputs_against_the_reference(
+    served: Served, model_dir: Path
+) -> None:
+    frame = pd.read_csv(model_dir / "sample.csv").sample(200, random_state=1)
+    headers = served.headers(Role.DEPLOYER)
+    async with running_app(served.settings) as client:
+        nothing = await client.get("/api/v1/monitoring/cancer/drift", headers=headers)
+        for row in frame.to_dict(orient="records"):
+            instance = {name: float(row[name]) for name in FEATURES_SMALL}
+            instance["mean radius"] *= 1.5  # injected drift on one feature
+            r = await client.post(
+                "/v1/endpoints/cancer/predict", json={"instances": [instance]}, headers=headers
+            )
+            assert r.status_code == 200
+        await asyncio.sleep(0.3)
+        drift = await client.get("/api/v1/monitoring/cancer/drift", headers=headers)
+        evidently = await client.get(
+            "/api/v1/monitoring/cancer/drift?evidently=true&last=100", headers=headers
+        )
+    assert (
+        nothing.status_code == 422 and "logged no prediction" in nothing.json()["error"]["message"]
+    )
+    assert drift.status_code == 200, drift.text
+    body = drift.json()
+    assert (body["model"], body["version"]) == ("cancer", 1)
+    columns = {c["column"]: c for c in body["columns"]}
+    assert set(columns) == {*FEATURES_SMALL, "prediction"}
+    assert columns["mean radius"]["drifted"] is True and columns["mean radius"]["method"] == "ks"
+    assert columns["mean texture"]["drifted"] is False
+    reference = pd.read_csv(model_dir / "sample.csv")
+    from scipy.stats import ks_2samp
+
+    expected = ks_2samp(reference["mean texture"], frame["mean texture"]).pvalue
+    assert columns["mean texture"]["statistic"] == pytest.approx(expected)
+    assert evidently.status_code == 200
+    assert {c["current_rows"] for c in evidently.json()["columns"]} == {100}

@@ -1,4 +1,4 @@
-"""Control-plane routes of monitoring: performance from feedback, fairness by group."""
+"""Control-plane routes of monitoring: drift, performance from feedback, fairness by group."""
 
 from __future__ import annotations
 
@@ -9,11 +9,42 @@ from fastapi import APIRouter, Query, Request
 
 from shipyard.api.deps import Reader, registry_for
 from shipyard.core.durations import parse_duration
-from shipyard.registry.analysis import fairness_report, performance_report
+from shipyard.registry.analysis import drift_report, fairness_report, performance_report
 
 router = APIRouter(prefix="/api/v1/monitoring")
 
 Window = Annotated[str | None, Query(description="the last DURATION of predictions, e.g. 1h or 7d")]
+
+
+@router.get("/{endpoint}/drift", tags=["monitoring"], summary="Drift from the reference data")
+def drift(
+    endpoint: str,
+    request: Request,
+    caller: Reader,
+    version: int | None = None,
+    window: Window = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    last: Annotated[int | None, Query(ge=1, description="only the newest N predictions")] = None,
+    evidently: Annotated[
+        bool, Query(description="Evidently's exact tests (goodness-of-fit chi-square)")
+    ] = False,
+) -> dict[str, Any]:
+    """Which inputs and outputs drifted from the version's reference sample.
+
+    Per input feature and on the predictions: the test, its statistic and verdict; dataset
+    drift by the share of columns that drifted.
+    """
+    result = drift_report(
+        registry_for(request, caller),
+        endpoint,
+        version=version,
+        since=_since(window, since),
+        until=until,
+        last=last,
+        evidently_compatible=evidently,
+    )
+    return result.to_dict()
 
 
 @router.get("/{endpoint}/performance", tags=["monitoring"], summary="Performance on feedback")

@@ -1,4 +1,4 @@
-"""``shipyard monitor performance|fairness ENDPOINT``: how an endpoint holds up in production.
+"""``shipyard monitor drift|performance|fairness ENDPOINT``: how an endpoint holds up.
 
 Computed from the prediction log joined with late feedback, locally or (with SHIPYARD_URL set)
 by the server from its own logs; ``--json`` prints the same document as the API.
@@ -26,6 +26,48 @@ monitor_app = typer.Typer(
     "when set).",
     no_args_is_help=True,
 )
+
+
+@monitor_app.command("drift")
+def drift(
+    endpoint: Annotated[str, typer.Argument(help="Endpoint (or model served under its name).")],
+    window: Window = None,
+    version: Version = None,
+    last: Annotated[int | None, typer.Option(min=1, help="Only the newest N predictions.")] = None,
+    evidently: Annotated[
+        bool,
+        typer.Option(
+            "--evidently",
+            help="Evidently's exact tests (its goodness-of-fit chi-square), for identical numbers.",
+        ),
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Which inputs and outputs drifted from the version's reference data, and by how much."""
+    params = {"window": window, "version": version, "last": last, "evidently": evidently}
+    with open_registry() as registry:
+        data = _report(registry, endpoint, "drift", params)
+    if json_out:
+        output.emit_json(data)
+        return
+    rows = [
+        [
+            c["column"],
+            c["kind"],
+            c["method"] or "-",
+            _num(c["statistic"]),
+            _num(c["threshold"]),
+            {True: "DRIFT", False: "ok", None: "-"}[c["drifted"]],
+            c["detail"],
+        ]
+        for c in data["columns"]
+    ]
+    output.table(
+        f"{endpoint}: {data['model']}:{data['version']} against its reference data",
+        ["column", "kind", "test", "statistic", "threshold", "", "detail"],
+        rows,
+    )
+    output.console.print(data["summary"], highlight=False)
 
 
 @monitor_app.command("performance")
@@ -146,6 +188,11 @@ def _report(
         since = datetime.now(UTC) - timedelta(seconds=seconds(window, "--window"))
     if kind == "performance":
         report: Any = analysis.performance_report(registry, endpoint, since=since, **params)
+    elif kind == "drift":
+        compatible = params.pop("evidently")
+        report = analysis.drift_report(
+            registry, endpoint, since=since, evidently_compatible=compatible, **params
+        )
     else:
         sensitive = params.pop("sensitive")
         report = analysis.fairness_report(registry, endpoint, sensitive, since=since, **params)

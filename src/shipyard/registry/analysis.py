@@ -7,9 +7,10 @@ answers are left out: they were never returned, so they have no outcome of their
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import (
     EndpointNotFoundError,
@@ -20,6 +21,7 @@ from shipyard.core.errors import (
 
 if TYPE_CHECKING:
     from shipyard.monitoring import ABReport
+    from shipyard.monitoring.drift import DriftReport
     from shipyard.monitoring.fairness import FairnessReport
     from shipyard.monitoring.performance import PerformanceReport
     from shipyard.registry.service import Registry
@@ -156,6 +158,68 @@ def fairness_report(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointDrift:
+    """A drift report of one endpoint's version against that version's reference data."""
+
+    endpoint: str
+    model: str
+    version: int
+    report: DriftReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the report, with what was compared."""
+        return {
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "version": self.version,
+            **self.report.to_dict(),
+        }
+
+
+def drift_report(
+    registry: Registry,
+    endpoint: str,
+    *,
+    version: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    last: int | None = None,
+    evidently_compatible: bool = False,
+    log_root: Path | None = None,
+) -> EndpointDrift:
+    """Which inputs and outputs of ``endpoint`` drifted from the version's reference data.
+
+    Compares the logged inputs and predictions of one version (default: the one with most
+    of the endpoint's traffic) in the window with the reference sample stored at its
+    registration, column by column (``shipyard.monitoring.drift``).
+
+    Raises:
+        EndpointNotFoundError, InvalidInputError (no reference data), MissingExtraError.
+    """
+    from shipyard.monitoring.drift import DriftOptions, dataset_drift
+    from shipyard.monitoring.window import load_window
+
+    model = model_of(registry, endpoint)
+    number = version if version is not None else _serving_version(registry, endpoint, model)
+    reference = registry.reference_table(registry.get_version(model, number))
+    root = log_root or registry.settings.home / "logs"
+    window = load_window(root, endpoint, version=number, since=since, until=until, last=last)
+    if len(window) == 0:
+        raise InvalidInputError(
+            f"Endpoint {endpoint!r} logged no prediction of {model}:{number} in this window, "
+            "so there is nothing to compare with its reference data yet. Widen the window "
+            "(--window), or pick another --version."
+        )
+    inputs = set(_inputs(registry, model, number)) | set(window.features)
+    names = [c for c in reference.column_names if c in inputs]
+    columns = [*names, "prediction"]
+    current = {c: window.table.column(c) for c in columns if c in window.table.column_names}
+    expected = {c: reference.column(c) for c in columns if c in reference.column_names}
+    options = DriftOptions(evidently_compatible=evidently_compatible)
+    return EndpointDrift(endpoint, model, number, dataset_drift(expected, current, options=options))
+
+
 def model_of(registry: Registry, endpoint: str) -> str:
     """The model an endpoint serves (an endpoint, or a model served under its own name).
 
@@ -171,6 +235,28 @@ def model_of(registry: Registry, endpoint: str) -> str:
             raise EndpointNotFoundError(
                 f"No endpoint named {endpoint!r}. `shipyard endpoints list` shows them."
             ) from None
+
+
+def _serving_version(registry: Registry, endpoint: str, model: str) -> int:
+    """The version with most of the endpoint's traffic, or the model's production version."""
+    try:
+        policy = registry.endpoints.get(endpoint).policy
+    except EndpointNotFoundError:
+        policy = None
+    if policy is not None:
+        weights = policy.weights()
+        return max(weights, key=lambda v: (weights[v], v))
+    production = registry.get_model(model).production_version
+    if production is None:
+        raise InvalidInputError(
+            f"Endpoint {endpoint!r} serves no version now; name the one to check with --version."
+        )
+    return production
+
+
+def _inputs(registry: Registry, model: str, version: int) -> list[str]:
+    signature = registry.get_version(model, version).signature
+    return signature.input_names if signature else []
 
 
 def _validation_metrics(registry: Registry, model: str, version: int) -> dict[str, float]:
