@@ -1,27 +1,37 @@
 """Data drift: a test per column (features or predictions) and the dataset-level verdict.
 
-Pure computation over arrays (NumPy, or PyArrow arrays as input): no I/O and no pandas here;
-SciPy (the ``monitoring`` extra) and PyArrow are imported only by the functions that need them.
-Test selection, statistics and default thresholds follow Evidently's so numbers cross-check,
-except for one deliberate difference explained on :class:`Method` (``CHISQUARE``).
+Options, results and test selection; the methods and statistics are in ``drift_methods``, column
+handling in ``drift_columns``. No I/O, no pandas; SciPy (``monitoring`` extra) and PyArrow load
+on use. Evidently's tests and thresholds, so numbers cross-check, but for one: see :class:`Method`.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from shipyard.core.errors import InvalidInputError, MissingExtraError
+from shipyard.core.errors import InvalidInputError
+from shipyard.monitoring.drift_columns import HISTOGRAM_ABOVE as HISTOGRAM_ABOVE
+from shipyard.monitoring.drift_columns import (
+    KINDS,
+    MAX_BINARY,
+    Column,
+    Kind,
+    as_column,
+    prepare,
+    unseen_values,
+)
+from shipyard.monitoring.drift_columns import MAX_UNSEEN_SHOWN as MAX_UNSEEN_SHOWN
+from shipyard.monitoring.drift_columns import NOT_NUMERIC as NOT_NUMERIC
+from shipyard.monitoring.drift_columns import UNSUPPORTED as UNSUPPORTED
+from shipyard.monitoring.drift_methods import DRIFT_TESTS, DriftTest, Method, wasserstein_1d
+from shipyard.monitoring.drift_methods import STD_FLOOR as STD_FLOOR
 
 __all__ = [
     "DRIFT_TESTS",
@@ -37,17 +47,10 @@ __all__ = [
     "wasserstein_1d",
 ]
 
-Kind = Literal["numeric", "categorical"]
-KINDS: tuple[Kind, ...] = ("numeric", "categorical")
 SMALL_REFERENCE = 1000  # Evidently: at most this many reference values -> statistical tests
 MAX_DISCRETE = 5  # numeric columns with at most this many distinct values are tested per value
-MAX_BINARY = 2  # ... and with at most this many, by the z-test (and counted categorical)
-HISTOGRAM_ABOVE = 20  # JS/PSI bin a numeric column when its reference has more distinct values
+# ... and with at most MAX_BINARY (2), by the z-test (and counted categorical)
 MIN_ROWS = 30
-MAX_UNSEEN_SHOWN = 20
-STD_FLOOR = 0.001  # Evidently's floor of the reference std (absolute, in the column's units)
-_PROBE = 1024  # values looked at first when counting distinct values
-_NONE = np.array(None, dtype=object)
 
 # Wording that reports carry and tests check.
 DRIFTED = "Drift detected in {column}: {title} {value} ({rule})."
@@ -70,96 +73,6 @@ WRONG_KIND = (
     "{method} applies to {allowed} columns, but {column} is {kind}: choose another method or "
     "pass its kind."
 )
-NOT_NUMERIC = "{column} was given kind 'numeric' but holds values that are not numbers."
-UNSUPPORTED = (
-    "{column} has the type {dtype}, which drift is not computed for: convert it to numbers or "
-    "strings first."
-)
-
-
-class Method(StrEnum):
-    """A drift test or distance; the value is its stable name in options and ``--json``.
-
-    Statistics are computed on the values that are not missing (NaN, None and, as in
-    Evidently, ±inf); ``n_ref`` and ``n_cur`` count those values.
-
-    * ``KS``: two-sample Kolmogorov-Smirnov p-value, ``scipy.stats.ks_2samp`` (two-sided,
-      ``method="auto"``); drift when p <= 0.05. Numeric columns. Evidently's ``ks``.
-    * ``WASSERSTEIN``: first Wasserstein distance divided by ``max(std(reference), 0.001)``
-      (population std); drift when >= 0.1 ("a tenth of a reference standard deviation").
-      Numeric columns. Evidently's ``wasserstein``.
-    * ``CHISQUARE``: Pearson's chi-square test of homogeneity on the 2 x k table of reference
-      and current counts per value (``scipy.stats.chi2_contingency(table,
-      correction=False)``, k - 1 degrees of freedom); drift when p < 0.05. Shipyard's default
-      where Evidently uses ``CHISQUARE_GOF``: a two-sample test, whose false-alarm rate stays
-      near 5% on undrifted data.
-    * ``CHISQUARE_GOF``: what Evidently names ``chisquare``: ``scipy.stats.chisquare(current counts,
-      reference counts * n_cur / n_ref)``; drift when p < 0.05. It treats the reference
-      sample as the exact truth, so with 1,000 vs 1,000 undrifted rows it flags about 22% of
-      columns with 3 values and nearly all with 50. Use it (or
-      ``DriftOptions.evidently_compatible``) to reproduce Evidently's numbers.
-    * ``Z``: two-proportion z-test with the pooled proportion, for at most two values;
-      p = erfc(abs(z) / sqrt(2)) (Evidently writes 2(1 - Phi(abs(z))), equal but for rounding
-      below 1e-16), 1 when both samples hold the same single value; drift when p < 0.05.
-      Equals ``CHISQUARE`` on two values. Evidently's ``z``.
-    * ``JENSENSHANNON``: ``scipy.spatial.distance.jensenshannon`` (natural log, so 0 to
-      sqrt(ln 2) ~ 0.833) of the two samples' shares per value, or, for a numeric column whose
-      reference has more than 20 distinct values, per equal-width Sturges bin over the
-      combined range (``np.histogram_bin_edges(both, "sturges")``); no smoothing; drift when
-      >= 0.1. Evidently's ``jensenshannon``. Its sampling noise grows with the number of
-      values: with 50 values and 1,001 rows per window it reaches 0.1 on most undrifted
-      columns (81% measured), so give many-valued columns ``CHISQUARE`` or more rows.
-    * ``PSI``: population stability index ``sum((r - c) * ln(r / c))`` over the same bins as
-      ``JENSENSHANNON``, a zero share replaced by min(nonzero share) / 1e6 when that minimum is
-      <= 1e-4, else by 1e-4 (each sample apart); drift when >= 0.1. Only on request.
-      Evidently's ``psi``.
-    """
-
-    KS = "ks"
-    WASSERSTEIN = "wasserstein"
-    CHISQUARE = "chisquare"
-    CHISQUARE_GOF = "chisquare_gof"
-    Z = "z"
-    JENSENSHANNON = "jensenshannon"
-    PSI = "psi"
-
-
-@dataclass(frozen=True, slots=True)
-class DriftTest:
-    """What a method needs and how its statistic is read.
-
-    Attributes:
-        method: The method described.
-        title: Name of the statistic in sentences.
-        rule: ``"<="``, ``"<"`` or ``">="``: drift when ``statistic <rule> threshold``.
-        default_threshold: Evidently's default.
-        kinds: Column kinds the method applies to.
-        needs: ``"values"`` (the finite values), ``"counts"`` (counts per distinct value,
-            aligned) or ``"bins"`` (counts per value, or per Sturges bin for a numeric column
-            whose reference has more than 20 distinct values).
-        statistic: ``(reference, current) -> statistic`` on what ``needs`` says.
-    """
-
-    method: Method
-    title: str
-    rule: Literal["<=", "<", ">="]
-    default_threshold: float
-    kinds: frozenset[str]
-    needs: Literal["values", "counts", "bins"]
-    statistic: Callable[[NDArray[Any], NDArray[Any]], float]
-
-    @property
-    def is_p_value(self) -> bool:
-        """True for tests (drift when the p-value is small), False for distances."""
-        return self.rule != ">="
-
-    def is_drift(self, statistic: float, threshold: float) -> bool:
-        """Whether ``statistic`` means drift at ``threshold``."""
-        if self.rule == "<=":
-            return statistic <= threshold
-        if self.rule == "<":
-            return statistic < threshold
-        return statistic >= threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,170 +360,6 @@ def dataset_drift(
     return _report(tuple(results), opts.drift_share)
 
 
-def wasserstein_1d(u: NDArray[Any], v: NDArray[Any]) -> float:
-    """First Wasserstein distance of two samples: ``scipy.stats.wasserstein_distance(u, v)``.
-
-    Computed as the area between the two quantile functions, ``integral_0^1 |Q_u(t) -
-    Q_v(t)| dt``, whose breakpoints ``i/n`` and ``j/m`` are merged arithmetically: two sorts
-    and O(n + m) vector work, about 5x faster than SciPy's value-axis sum (a sort of both
-    samples together and two binary searches). Equal to SciPy's to within rounding (~1e-15).
-    Both samples must be non-empty.
-    """
-    a, b = np.sort(np.asarray(u, dtype=np.float64)), np.sort(np.asarray(v, dtype=np.float64))
-    n, m = a.size, b.size
-    if n * m >= 1 << 62:  # the exact integer breakpoints would overflow: SciPy's way
-        return float(_scipy("stats").wasserstein_distance(a, b))
-    i = np.arange(1, n + 1, dtype=np.int64)
-    j = np.arange(1, m + 1, dtype=np.int64)
-    # On (t_prev, i/n] Q_u is a[i-1] and Q_v is b[ceil(i*m/n) - 1]; symmetrically for j/m.
-    b_at = (i * m + n - 1) // n - 1
-    a_at = (j * n + m - 1) // m - 1
-    # Ranks of the right ends i/n and j/m among all n + m of them (i/n first on a tie).
-    rank_a = i + b_at - 1
-    rank_b = j + (j * n) // m - 1
-    ends = np.empty(n + m, dtype=np.int64)  # in units of 1 / (n * m): exact
-    gaps = np.empty(n + m, dtype=np.float64)
-    ends[rank_a], ends[rank_b] = i * m, j * n
-    gaps[rank_a], gaps[rank_b] = np.abs(a - b[b_at]), np.abs(a[a_at] - b)
-    lengths = np.diff(ends, prepend=0).astype(np.float64)
-    return float(np.dot(lengths, gaps)) / (n * m)
-
-
-_TESTS: dict[Method, DriftTest] = {}
-DRIFT_TESTS: Mapping[Method, DriftTest] = MappingProxyType(_TESTS)
-"""The methods Shipyard knows, by name: what each needs and how its statistic is read."""
-_Statistic = Callable[[NDArray[Any], NDArray[Any]], float]
-
-
-def _registered(
-    method: Method,
-    title: str,
-    rule: Literal["<=", "<", ">="],
-    threshold: float,
-    needs: Literal["values", "counts", "bins"],
-    kinds: tuple[Kind, ...] = KINDS,
-) -> Callable[[_Statistic], _Statistic]:
-    def register(statistic: _Statistic) -> _Statistic:
-        _TESTS[method] = DriftTest(
-            method, title, rule, threshold, frozenset(kinds), needs, statistic
-        )
-        return statistic
-
-    return register
-
-
-@_registered(Method.KS, "K-S p-value", "<=", 0.05, "values", kinds=("numeric",))
-def _ks(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    return float(_scipy("stats").ks_2samp(reference, current).pvalue)
-
-
-@_registered(
-    Method.WASSERSTEIN, "normed Wasserstein distance", ">=", 0.1, "values", kinds=("numeric",)
-)
-def _wasserstein(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    return wasserstein_1d(reference, current) / max(float(np.std(reference)), STD_FLOOR)
-
-
-@_registered(Method.CHISQUARE, "two-sample chi-square p-value", "<", 0.05, "counts")
-def _chisquare(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    table = np.vstack([reference, current]).astype(np.float64)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
-        return 1.0
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    statistic = float(np.sum((table - expected) ** 2 / expected))
-    return float(_scipy("stats").chi2.sf(statistic, table.shape[1] - 1))
-
-
-@_registered(Method.CHISQUARE_GOF, "goodness-of-fit chi-square p-value", "<", 0.05, "counts")
-def _chisquare_gof(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    expected = reference * (current.sum() / reference.sum())
-    observed = current.astype(np.float64)
-    if np.any((expected == 0) & (observed > 0)):
-        return 0.0  # a value the reference never had: SciPy's statistic is inf, p is 0
-    if expected.size < 2:
-        return 1.0
-    statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return float(_scipy("stats").chi2.sf(statistic, expected.size - 1))
-
-
-@_registered(Method.Z, "z-test p-value", "<", 0.05, "counts")
-def _z(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    if reference.size < 2:  # one value in both windows (three or more are refused earlier)
-        return 1.0
-    n1, n2 = int(reference.sum()), int(current.sum())
-    p1, p2 = reference[0] / n1, current[0] / n2
-    pooled = (reference[0] + current[0]) / (n1 + n2)
-    z = (p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
-@_registered(Method.JENSENSHANNON, "Jensen-Shannon distance", ">=", 0.1, "bins")
-def _jensenshannon(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    jensenshannon = _scipy("spatial.distance").jensenshannon
-    return float(jensenshannon(reference / reference.sum(), current / current.sum()))
-
-
-@_registered(Method.PSI, "PSI", ">=", 0.1, "bins")
-def _psi(reference: NDArray[Any], current: NDArray[Any]) -> float:
-    r, c = _fill_zeros(reference / reference.sum()), _fill_zeros(current / current.sum())
-    return float(np.sum((r - c) * np.log(r / c)))
-
-
-def _fill_zeros(shares: NDArray[np.float64]) -> NDArray[np.float64]:
-    smallest = float(shares[shares > 0].min())
-    return np.where(shares == 0, smallest / 1e6 if smallest <= 1e-4 else 1e-4, shares)
-
-
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    """Counts per value (``labels`` the values) or per bin (``labels`` None), aligned."""
-
-    labels: Any  # np.ndarray, pyarrow Array, list, or None for histogram bins
-    reference: NDArray[np.int64]
-    current: NDArray[np.int64]
-
-
-@dataclass(slots=True)
-class _Column:
-    """One column's two windows, missing values removed, with what the tests need."""
-
-    kind: Kind
-    reference_rows: int
-    current_rows: int
-    reference_missing: int
-    current_missing: int
-    reference: NDArray[Any] | None = None  # the finite values, for NumPy number/bool columns
-    current: NDArray[Any] | None = None
-    counts: _Counts | None = None  # per value; computed on first use for number columns
-
-    @property
-    def n_reference(self) -> int:
-        return self.reference_rows - self.reference_missing
-
-    @property
-    def n_current(self) -> int:
-        return self.current_rows - self.current_missing
-
-    def value_counts(self) -> _Counts:
-        if self.counts is None:
-            assert self.reference is not None and self.current is not None
-            self.counts = _number_counts(self.reference, self.current)
-        return self.counts
-
-    def distinct(self, limit: int) -> int:
-        if self.counts is not None or self.reference is None or self.current is None:
-            return len(self.value_counts().reference)
-        return _distinct([self.reference, self.current], limit)
-
-    def bins(self) -> _Counts:
-        ref, cur = self.reference, self.current
-        if self.kind == "numeric" and ref is not None and cur is not None:
-            is_binned = _distinct([ref], HISTOGRAM_ABOVE) > HISTOGRAM_ABOVE
-            return _histogram(ref, cur) if is_binned else self.value_counts()
-        return self.value_counts()
-
-
 def _evaluate(
     reference: Any,
     current: Any,
@@ -622,7 +371,7 @@ def _evaluate(
     evidently_compatible: bool,
 ) -> ColumnDrift:
     label = repr(name) if name else "the column"
-    data = _prepare(_as_column(reference, label), _as_column(current, label), kind, label)
+    data = prepare(as_column(reference, label), as_column(current, label), kind, label)
     options = pick(data.kind)
     method = options.method or _auto_method(data, evidently_compatible)
     test = DRIFT_TESTS[method]
@@ -657,7 +406,7 @@ def _evaluate(
             value=_number(statistic),
             rule=f"drift when {test.rule} {threshold:g}",
         )
-    unseen, unseen_count, unseen_rows = _unseen(data.counts)
+    unseen, unseen_count, unseen_rows = unseen_values(data.counts)
     return ColumnDrift(
         column=name,
         kind=data.kind,
@@ -676,7 +425,7 @@ def _evaluate(
     )
 
 
-def _auto_method(data: _Column, evidently_compatible: bool) -> Method:
+def _auto_method(data: Column, evidently_compatible: bool) -> Method:
     distinct = data.distinct(MAX_DISCRETE)
     if data.n_reference <= SMALL_REFERENCE:
         if distinct <= MAX_BINARY:
@@ -689,222 +438,7 @@ def _auto_method(data: _Column, evidently_compatible: bool) -> Method:
     return Method.JENSENSHANNON
 
 
-def _prepare(reference: Any, current: Any, kind: Kind | None, label: str) -> _Column:
-    numbers = _is_number(reference) and _is_number(current)
-    if kind == "numeric" or (kind is None and numbers):
-        ref, cur = _numbers(reference, label), _numbers(current, label)
-        inferred: Kind = "numeric"
-        if kind is None and _distinct([ref, cur], MAX_BINARY) <= MAX_BINARY:
-            inferred = "categorical"
-        return _Column(
-            inferred,
-            len(reference),
-            len(current),
-            len(reference) - len(ref),
-            len(current) - len(cur),
-            ref,
-            cur,
-        )
-    if _is_number(reference, bool_too=True) and _is_number(current, bool_too=True):
-        ref, cur = _finite_values(reference), _finite_values(current)
-        return _Column(
-            "categorical",
-            len(reference),
-            len(current),
-            len(reference) - len(ref),
-            len(current) - len(cur),
-            ref,
-            cur,
-        )
-    counts, ref_missing, cur_missing = _category_counts(reference, current)
-    return _Column(
-        "categorical", len(reference), len(current), ref_missing, cur_missing, counts=counts
-    )
-
-
-def _as_column(values: Any, label: str) -> Any:
-    """A 1-D NumPy array, or a PyArrow Array for Arrow strings, booleans and the like."""
-    if type(values).__module__.startswith("pyarrow"):
-        pa = _arrow()
-        if pa.types.is_dictionary(values.type):
-            values = values.cast(values.type.value_type)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        kind = values.type
-        if pa.types.is_integer(kind) and values.null_count == 0:
-            return values.to_numpy()
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-            return values.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        if pa.types.is_temporal(kind):
-            raise InvalidInputError(UNSUPPORTED.format(column=label, dtype=kind))
-        return values
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise InvalidInputError(f"{label} must be one-dimensional, not of shape {array.shape}.")
-    if array.dtype.kind in "mMcV":
-        raise InvalidInputError(UNSUPPORTED.format(column=label, dtype=array.dtype))
-    return array
-
-
-def _is_number(values: Any, *, bool_too: bool = False) -> bool:
-    kinds = "iufb" if bool_too else "iuf"
-    return isinstance(values, np.ndarray) and values.dtype.kind in kinds
-
-
-def _finite_values(values: NDArray[Any]) -> NDArray[Any]:
-    if values.dtype.kind != "f":
-        return values
-    finite: NDArray[Any] = values[np.isfinite(values)]
-    return finite
-
-
-def _numbers(values: Any, label: str) -> NDArray[Any]:
-    """The finite values of a column that must be numeric (bools count as 0 and 1)."""
-    if _is_number(values):
-        return _finite_values(values)
-    if _is_number(values, bool_too=True):
-        return np.asarray(values, dtype=np.int64)
-    if isinstance(values, np.ndarray):
-        if values.dtype.kind != "O":
-            raise InvalidInputError(NOT_NUMERIC.format(column=label))
-        try:  # numbers and None in an object array
-            floats = np.where(np.equal(values, _NONE), np.nan, values).astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(NOT_NUMERIC.format(column=label)) from exc
-        return _finite_values(floats)
-    pa = _arrow()
-    if not pa.types.is_boolean(values.type):
-        raise InvalidInputError(NOT_NUMERIC.format(column=label))
-    return _finite_values(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
-
-
-def _distinct(arrays: Sequence[NDArray[Any]], limit: int) -> int:
-    """Distinct values across ``arrays``: exact up to ``limit``, else ``limit + 1``.
-
-    Continuous data answer from a first probe; discrete data by a few ``isin`` passes
-    against the (at most ``limit``) values seen, never by sorting the whole column.
-    """
-    seen = np.empty(0, dtype=np.result_type(*arrays))
-    for values in arrays:
-        rest = values
-        while rest.size:
-            seen = np.union1d(seen, rest[:_PROBE])
-            if seen.size > limit:
-                return limit + 1
-            rest = rest[~np.isin(rest, seen)]
-    return int(seen.size)
-
-
-def _number_counts(reference: NDArray[Any], current: NDArray[Any]) -> _Counts:
-    """Counts per distinct value of two NumPy number/bool arrays without missing values."""
-    dtype = np.result_type(reference, current)
-    if dtype.kind in "biu" and reference.size and current.size:
-        low = min(int(reference.min()), int(current.min()))
-        high = max(int(reference.max()), int(current.max()))
-        if high - low <= 1 << 20:  # a small range: count by offset, no sort
-            size = high - low + 1
-            ref = np.bincount(reference.astype(np.int64) - low, minlength=size)
-            cur = np.bincount(current.astype(np.int64) - low, minlength=size)
-            present = np.flatnonzero(ref + cur)
-            return _Counts((present + low).astype(dtype), ref[present], cur[present])
-    ref_values, ref_counts = np.unique(reference, return_counts=True)
-    cur_values, cur_counts = np.unique(current, return_counts=True)
-    labels = np.union1d(ref_values, cur_values)
-    ref = np.zeros(labels.size, dtype=np.int64)
-    cur = np.zeros(labels.size, dtype=np.int64)
-    ref[np.searchsorted(labels, ref_values)] = ref_counts
-    cur[np.searchsorted(labels, cur_values)] = cur_counts
-    return _Counts(labels, ref, cur)
-
-
-def _histogram(reference: NDArray[Any], current: NDArray[Any]) -> _Counts:
-    """Counts per equal-width Sturges bin over both samples' range (Evidently's binning)."""
-    edges = np.histogram_bin_edges(np.concatenate([reference, current]), bins="sturges")
-    # Same edges as ``np.histogram(x, edges)`` but NumPy's fast path for equal-width bins.
-    span = (float(edges[0]), float(edges[-1]))
-    ref = np.histogram(reference, bins=edges.size - 1, range=span)[0]
-    cur = np.histogram(current, bins=edges.size - 1, range=span)[0]
-    return _Counts(None, ref.astype(np.int64), cur.astype(np.int64))
-
-
-def _category_counts(reference: Any, current: Any) -> tuple[_Counts, int, int]:
-    """Aligned counts per category and the missing counts of two columns.
-
-    Arrow arrays of one type: one dictionary-encoding pass (Arrow's hash table). Anything
-    else (NumPy object/string arrays, mixed types): ``collections.Counter``, whose counting
-    loop runs in C, about as fast as converting to Arrow, and without Arrow's side import of
-    pandas.
-    """
-    if isinstance(reference, np.ndarray) or isinstance(current, np.ndarray):
-        return _python_counts(reference, current)
-    pa, pc = _arrow(), _arrow("compute")
-    ref, cur = reference, current
-    if pa.types.is_null(ref.type):
-        ref = pa.nulls(len(ref), cur.type)
-    if pa.types.is_null(cur.type):
-        cur = pa.nulls(len(cur), ref.type)
-    if ref.type != cur.type and _is_text(ref.type) and _is_text(cur.type):
-        cur = cur.cast(ref.type)  # string vs large_string and the like
-    if ref.type != cur.type:
-        return _python_counts(reference, current)
-    encoded = pc.dictionary_encode(pa.concat_arrays([ref, cur]))
-    size = len(encoded.dictionary)
-    codes = pc.fill_null(encoded.indices, size).to_numpy(zero_copy_only=False)
-    ref_counts = np.bincount(codes[: len(ref)], minlength=size + 1).astype(np.int64)
-    cur_counts = np.bincount(codes[len(ref) :], minlength=size + 1).astype(np.int64)
-    counts = _Counts(encoded.dictionary, ref_counts[:size], cur_counts[:size])
-    return counts, int(ref_counts[size]), int(cur_counts[size])
-
-
-def _is_text(kind: Any) -> bool:
-    types = _arrow().types
-    return bool(types.is_string(kind) or types.is_large_string(kind) or types.is_string_view(kind))
-
-
-def _python_counts(reference: Any, current: Any) -> tuple[_Counts, int, int]:
-    counters: list[Counter[Any]] = []
-    missing: list[int] = []
-    for values in (reference, current):
-        items = values.tolist() if isinstance(values, np.ndarray) else values.to_pylist()
-        try:
-            counter = Counter(items)
-        except TypeError as exc:
-            raise InvalidInputError(f"Category values must be hashable: {exc}") from exc
-        gone = [key for key in counter if _is_missing(key)]
-        missing.append(sum(counter.pop(key) for key in gone))
-        counters.append(counter)
-    labels = list(dict.fromkeys([*counters[0], *counters[1]]))
-    ref = np.array([counters[0][label] for label in labels], dtype=np.int64)
-    cur = np.array([counters[1][label] for label in labels], dtype=np.int64)
-    return _Counts(labels, ref, cur), missing[0], missing[1]
-
-
-def _is_missing(value: Any) -> bool:
-    """None, NaN and ±inf, and pandas' NA and NaT markers (recognised without pandas)."""
-    if value is None or type(value).__name__ in {"NAType", "NaTType"}:
-        return True
-    return isinstance(value, float | np.floating) and not math.isfinite(value)
-
-
-def _unseen(counts: _Counts | None) -> tuple[tuple[Any, ...], int, int]:
-    if counts is None or counts.labels is None:
-        return (), 0, 0
-    positions = np.flatnonzero((counts.reference == 0) & (counts.current > 0))
-    if not positions.size:
-        return (), 0, 0
-    rows = counts.current[positions]
-    shown = positions[np.argsort(-rows, kind="stable")[:MAX_UNSEEN_SHOWN]]
-    labels = counts.labels
-    if isinstance(labels, np.ndarray):
-        values = labels[shown].tolist()
-    elif isinstance(labels, list):
-        values = [labels[int(i)] for i in shown]
-    else:
-        values = labels.take(_arrow().array(shown)).to_pylist()
-    return tuple(values), int(positions.size), int(rows.sum())
-
-
-def _notes(data: _Column, unseen: tuple[Any, ...], count: int, rows: int) -> str:
+def _notes(data: Column, unseen: tuple[Any, ...], count: int, rows: int) -> str:
     notes = ""
     if data.reference_missing or data.current_missing:
         notes += MISSING_NOTE.format(
@@ -922,8 +456,8 @@ def _notes(data: _Column, unseen: tuple[Any, ...], count: int, rows: int) -> str
 
 def _absent(name: str, reference: Any, current: Any, kind: Kind | None) -> ColumnDrift:
     label, is_reference = repr(name), reference is not None
-    values = _as_column(reference if is_reference else current, label)
-    data = _prepare(values, values[:0], kind, label)  # kind and missing values as usual
+    values = as_column(reference if is_reference else current, label)
+    data = prepare(values, values[:0], kind, label)  # kind and missing values as usual
     rows, missing = data.reference_rows, data.reference_missing
     return ColumnDrift(
         column=name,
@@ -1014,14 +548,3 @@ def _plain(value: Any) -> Any:
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
-
-
-def _arrow(module: str = "") -> Any:
-    return importlib.import_module(f"pyarrow.{module}" if module else "pyarrow")
-
-
-def _scipy(module: str) -> Any:
-    try:
-        return importlib.import_module(f"scipy.{module}")
-    except ImportError as exc:
-        raise MissingExtraError("Drift statistics", "monitoring", "scipy") from exc
