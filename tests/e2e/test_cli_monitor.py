@@ -89,3 +89,69 @@ def test_monitor_performance_and_fairness(served: Served) -> None:
     )
     done = cli(env, "monitor", "performance", "cancer", "--window", "5x", ok=False)
     assert done.returncode == 2 and "positive duration" in done.stderr
+
+
+def test_bulk_feedback_reports_unknown_request_ids(served: Served, tmp_path: Path) -> None:
+    logs = served.settings.home / "logs"
+    sink = PredictionLogSink(logs, worker_id="w1")
+    sink.start()
+    for i in range(40):
+        sink.log(
+            PredictionRecord(
+                request_id=f"r{i}",
+                time=time.time(),
+                endpoint="cancer",
+                model="cancer",
+                version=1,
+                inputs={"mean radius": np.array([10.0])},
+                predictions=np.array([i % 2]),
+                probabilities=None,
+                latency_ms=1.0,
+                metadata=None,
+            )
+        )
+    sink.flush(timeout=10)
+    sink.close(timeout=10)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "id,truth\n" + "".join(f"r{i},{i % 2}\n" for i in range(36)) + "zz1,1\nzz2,0\n"
+    )
+    env = {**served_env(served.settings.home), "COLUMNS": "200"}
+    done = cli(env, "feedback", "cancer", "--input", str(labels), "--id-column", "id",
+               "--label-column", "truth", "--json")  # fmt: skip
+    assert json.loads(done.stdout) == {
+        "endpoint": "cancer",
+        "accepted": 38,
+        "unknown": ["zz1", "zz2"],
+    }
+    perf = json.loads(cli(env, "monitor", "performance", "cancer", "--json").stdout)
+    assert perf["versions"][0]["n"] == 36 and perf["versions"][0]["label_coverage"] == 36 / 40
+    text = cli(env, "feedback", "cancer", "--input", str(labels), "--id-column", "id",
+               "--label-column", "truth")  # fmt: skip
+    assert "2 request ids are not in cancer's prediction log (yet): zz1, zz2" in text.stderr
+
+    assert_clean_error(
+        cli(env, "feedback", "cancer", "--input", str(labels), ok=False),
+        "labels.csv has no column 'request_id', 'label'",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("request_id,label\nr1,1\n,0\n")
+    assert_clean_error(
+        cli(env, "feedback", "cancer", "--input", str(bad), ok=False),
+        "bad.csv, rows 1-2: items[1].request_id must be a non-empty string",
+    )
+    assert_clean_error(
+        cli(
+            env,
+            "feedback",
+            "nope",
+            "--input",
+            str(labels),
+            "--id-column",
+            "id",
+            "--label-column",
+            "truth",
+            ok=False,
+        ),
+        "No endpoint named 'nope'",
+    )

@@ -14,6 +14,7 @@ from shipyard._version import __version__
 from shipyard.cli import (
     admin,
     endpoints,
+    feedback,
     governance,
     models,
     monitor,
@@ -29,10 +30,10 @@ app = typer.Typer(
     help=(
         "Shipyard: from a trained model file to a governed production endpoint.\n\n"
         "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy` (and `deploy "
-        "--auto`), `rollback`, `rollout`, `ab`, `monitor`, `gate`, `approve`, `approvals`, "
-        "`pilot`, `audit` and `keys` go through that server as SHIPYARD_API_KEY; other commands "
-        "(`init`, `db`, `register`, `predict`, `serve`, `quickstart`) act on the local "
-        "SHIPYARD_HOME."
+        "--auto`), `rollback`, `rollout`, `ab`, `monitor`, `feedback`, `gate`, `approve`, "
+        "`approvals`, `pilot`, `audit` and `keys` go through that server as SHIPYARD_API_KEY; "
+        "other commands (`init`, `db`, `register`, `predict`, `serve`, `quickstart`) act on "
+        "the local SHIPYARD_HOME."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -49,6 +50,7 @@ app.command()(governance.approve)
 app.command()(governance.approvals)
 app.command()(governance.pilot)
 app.command()(rollouts.ab)
+app.command()(feedback.feedback)
 app.command()(serve.serve)
 app.add_typer(models.models_app, name="models")
 app.add_typer(endpoints.endpoints_app, name="endpoints")

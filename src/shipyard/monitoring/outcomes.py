@@ -346,3 +346,28 @@ def import_duckdb() -> Any:
     except ImportError as exc:
         raise MissingExtraError("Reading prediction logs", "monitoring", "duckdb") from exc
     return duckdb
+
+
+def logged_request_ids(log_root: Path, endpoint: str, request_ids: Sequence[str]) -> set[str]:
+    """The ids among ``request_ids`` that the endpoint's prediction log holds (any role).
+
+    Raises:
+        DataFileError: a segment cannot be read.
+        MissingExtraError: DuckDB is not installed.
+    """
+    logs = log_segments(Path(log_root) / endpoint, "part-*.parquet", None, None)
+    if not logs or not request_ids:
+        return set()
+    duckdb = import_duckdb()
+    with duckdb.connect() as connection:
+        try:
+            found = connection.execute(
+                "SELECT DISTINCT request_id FROM read_parquet($logs, union_by_name = true, "
+                "hive_partitioning = false) WHERE list_contains($ids, request_id)",
+                {"logs": logs, "ids": list(request_ids)},
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise DataFileError(
+                UNREADABLE.format(endpoint=endpoint, root=log_root, error=exc)
+            ) from exc
+    return {str(row[0]) for row in found}
