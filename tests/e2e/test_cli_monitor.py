@@ -65,6 +65,10 @@ def test_monitor_performance_and_fairness(served: Served) -> None:
     assert (version["version"], version["n"], version["label_coverage"]) == (1, 100, 100 / 120)
     text = cli(env, "monitor", "performance", "cancer", "--window", "1h").stdout
     assert "accuracy" in text and "83%" in text  # 100 of 120 predictions have labels
+    text = cli(env, "monitor", "performance", "cancer", "--buckets", "2").stdout
+    assert "accuracy over time" in text
+    empty = cli(env, "monitor", "performance", "sum").stdout
+    assert "No prediction of sum has feedback in this window yet" in " ".join(empty.split())
 
     fair = json.loads(
         cli(env, "monitor", "fairness", "cancer", "--sensitive", "group", "--json").stdout

@@ -90,6 +90,13 @@ def performance(
     if json_out:
         output.emit_json(data)
         return
+    if not data["versions"]:
+        output.console.print(
+            f"No prediction of {endpoint} has feedback in this window yet: send labels "
+            "(`shipyard feedback`, or POST /v1/feedback) or widen --window.",
+            highlight=False,
+        )
+        return
     names = data["metrics"]
     rows = []
     for entry in data["versions"]:
@@ -106,6 +113,20 @@ def performance(
         )
     title = f"{endpoint}: {data['task']} performance on labelled predictions"
     output.table(title, ["version", "labelled", "coverage", *names, "note"], rows)
+    if data.get("buckets"):
+        first = names[0]
+        output.table(
+            f"{first} over time",
+            ["from", "to", *(f"v{v['version']}" for v in data["versions"])],
+            [
+                [
+                    b["start"][:19],
+                    b["end"][:19],
+                    *(_value(_named(v["metrics"], first)) for v in b["versions"]),
+                ]
+                for b in data["buckets"]
+            ],
+        )
     reasons = {
         m["reason"] for v in data["versions"] for m in v["metrics"] if m["reason"] is not None
     }
@@ -198,6 +219,10 @@ def _report(
         report = analysis.fairness_report(registry, endpoint, sensitive, since=since, **params)
     data: dict[str, Any] = report.to_dict()
     return data
+
+
+def _named(metrics: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((m for m in metrics if m["name"] == name), None)
 
 
 def _value(metric: dict[str, Any] | None) -> str:
