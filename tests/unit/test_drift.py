@@ -331,6 +331,26 @@ def test_jensenshannon_at_0_1_overflags_many_levels_just_above_1000_rows() -> No
     assert share >= 0.5, share
 
 
+@pytest.mark.parametrize(
+    ("method", "evidently_method", "draw", "evidently_at_least"),
+    [
+        (Method.KS, Method.WASSERSTEIN, lambda rng, n: rng.normal(size=n), 0.20),
+        (Method.CHISQUARE, Method.JENSENSHANNON, lambda rng, n: categories(rng, n, 30), 0.20),
+    ],
+)
+def test_a_small_window_against_a_large_reference_gets_a_statistical_test(
+    method: Method, evidently_method: Method, draw: Draw, evidently_at_least: float
+) -> None:
+    """Evidently picks by the reference size alone: its distances then flag a third of
+    undrifted columns of a 200-row window; Shipyard's choice by either size holds 5%."""
+    share, methods = flagged_share(draw, 5000, 200, draws=200)
+    assert methods == {method}
+    assert share <= 0.10, share
+    share, methods = flagged_share(draw, 5000, 200, draws=200, evidently_compatible=True)
+    assert methods == {evidently_method}
+    assert share >= evidently_at_least, share
+
+
 # --- Injected drift is detected ---------------------------------------------------------------
 
 

@@ -264,11 +264,12 @@ def column_drift(
     columns are categorical. Method, unless given, by Evidently's rules on the ``n_ref``
     reference values that are not missing and the ``n`` distinct values of both windows:
 
-    * ``n_ref <= 1000``: ``Z`` if ``n <= 2``; else ``CHISQUARE`` (``CHISQUARE_GOF`` when
+    * ``n_ref <= 1000``, or (unless ``evidently_compatible``) a current window of at most
+      1,000 values: ``Z`` if ``n <= 2``; else ``CHISQUARE`` (``CHISQUARE_GOF`` when
       ``evidently_compatible``) for categorical columns and numeric ones with ``n <= 5``;
-      else ``KS``.
-    * ``n_ref > 1000``: ``WASSERSTEIN`` for numeric columns with ``n > 5``, else
-      ``JENSENSHANNON``.
+      else ``KS``. Evidently looks at the reference size only; with a large reference and a
+      small window its distances raise false alarms (see ``_auto_method``).
+    * otherwise: ``WASSERSTEIN`` for numeric columns with ``n > 5``, else ``JENSENSHANNON``.
 
     Args:
         reference: The reference window's values: a NumPy array, a sequence, or a PyArrow
@@ -427,7 +428,14 @@ def _evaluate(
 
 def _auto_method(data: Column, evidently_compatible: bool) -> Method:
     distinct = data.distinct(MAX_DISCRETE)
-    if data.n_reference <= SMALL_REFERENCE:
+    # Evidently chooses by the reference size alone. A distance with a fixed threshold then
+    # flags a third of undrifted numeric columns when a large reference meets a small window
+    # (200 rows): sampling noise alone moves a small sample's distribution that far. Shipyard
+    # uses the statistical tests whenever either window is small; they hold their level.
+    small = data.n_reference <= SMALL_REFERENCE or (
+        not evidently_compatible and data.n_current <= SMALL_REFERENCE
+    )
+    if small:
         if distinct <= MAX_BINARY:
             return Method.Z
         if data.kind == "categorical" or distinct <= MAX_DISCRETE:
