@@ -121,3 +121,36 @@ async def test_drift_of_logged_inputs_against_the_reference(
     assert columns["mean texture"]["statistic"] == pytest.approx(expected)
     assert evidently.status_code == 200
     assert {c["current_rows"] for c in evidently.json()["columns"]} == {100}
+
+
+async def test_roc_auc_and_log_loss_from_logged_probabilities(
+    served: Served, model_dir: Path
+) -> None:
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    frame = pd.read_csv(model_dir / "sample.csv").head(120)
+    headers = served.headers(Role.DEPLOYER)
+    labels, positive = [], []
+    async with running_app(served.settings) as client:
+        items = []
+        for i, row in enumerate(frame.to_dict(orient="records")):
+            instance = {name: float(row[name]) for name in FEATURES_SMALL}
+            r = await client.post(
+                "/v1/endpoints/cancer/predict",
+                json={"instances": [instance], "return_probabilities": True},
+                headers=headers,
+            )
+            answer = r.json()
+            label = int(row["target"]) if i % 4 else 1 - int(row["target"])  # some noise
+            items.append({"request_id": answer["request_id"], "label": label})
+            labels.append(label)
+            positive.append(answer["probabilities"][0][1])
+        await client.post(
+            "/v1/feedback", json={"endpoint": "cancer", "items": items}, headers=headers
+        )
+        await asyncio.sleep(0.3)
+        perf = await client.get("/api/v1/monitoring/cancer/performance", headers=headers)
+    metrics = {m["name"]: m for m in perf.json()["versions"][0]["metrics"]}
+    assert metrics["roc_auc"]["value"] == pytest.approx(roc_auc_score(labels, positive))
+    probabilities = np.column_stack([1 - np.array(positive), positive])
+    assert metrics["log_loss"]["value"] == pytest.approx(log_loss(labels, probabilities))

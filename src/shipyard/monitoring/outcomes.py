@@ -26,6 +26,8 @@ __all__ = ["LIVE", "SHADOW", "Outcomes", "load_outcomes"]
 
 LIVE = "live"
 SHADOW = "shadow"
+PROBABILITIES = "@probabilities"
+"""Ask ``load_outcomes`` for this extra column to get each row's logged class probabilities."""
 UNREADABLE = (
     "The prediction log or feedback of endpoint {endpoint!r} under {root} cannot be read: "
     "{error}. Move the segment it names out of the log directory, or fix its columns."
@@ -125,7 +127,8 @@ def load_outcomes(
         until: Only predictions made before this instant (naive datetimes are UTC).
         role: ``"live"`` (default), ``"shadow"``, or None for every role.
         columns: Further logged columns to carry along into ``Outcomes.extra``: input
-            features by name, request metadata fields as ``metadata.<field>``. A feature the
+            features by name, request metadata fields as ``metadata.<field>``, and the
+            class probabilities as ``PROBABILITIES`` (one array per row, or None). A feature the
             log does not have comes back as None values (say so to the user: it is absent).
 
     Returns:
@@ -218,7 +221,10 @@ def _query(
     label = _as_common("label", label_type, is_numeric=is_numeric)
     extras = []
     for i, name in enumerate(columns):
-        if name.startswith("metadata."):
+        if name == PROBABILITIES:
+            present = "probabilities" in log_types
+            extras.append('"probabilities"' if present else "CAST(NULL AS DOUBLE[])")
+        elif name.startswith("metadata."):
             if "metadata" in log_types:
                 params[f"path{i}"] = "$." + name[len("metadata.") :]
                 extras.append(f"json_extract_string(metadata, $path{i})")

@@ -12,15 +12,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from shipyard.core.errors import (
     EndpointNotFoundError,
     InvalidInputError,
     ModelNotFoundError,
     VersionNotFoundError,
 )
+from shipyard.monitoring.outcomes import PROBABILITIES
 
 if TYPE_CHECKING:
-    from shipyard.monitoring import ABReport
+    from shipyard.monitoring import ABReport, Outcomes
     from shipyard.monitoring.drift import DriftReport
     from shipyard.monitoring.fairness import FairnessReport
     from shipyard.monitoring.performance import PerformanceReport
@@ -88,11 +91,11 @@ def performance_report(
     from dataclasses import replace
 
     from shipyard.monitoring import load_outcomes
-    from shipyard.monitoring.performance import performance
+    from shipyard.monitoring.performance import LabelledPredictions, performance
 
     model = model_of(registry, endpoint)
     root = log_root or registry.settings.home / "logs"
-    outcomes = load_outcomes(root, endpoint, since=since, until=until)
+    outcomes = load_outcomes(root, endpoint, since=since, until=until, columns=[PROBABILITIES])
     if version is not None:
         keep = outcomes.version == version
         outcomes = replace(
@@ -104,11 +107,46 @@ def performance_report(
             predictions_total_by_version={
                 v: n for v, n in outcomes.predictions_total_by_version.items() if v == version
             },
+            extra={k: v[keep] for k, v in outcomes.extra.items()},
         )
     validation = {v: _validation_metrics(registry, model, v) for v in outcomes.versions}
+    matrix, classes = _probabilities(registry, model, outcomes)
+    data = LabelledPredictions.from_outcomes(outcomes, probabilities=matrix, classes=classes)
     return performance(
-        outcomes, metrics=metrics, validation=validation, buckets=buckets, min_rows=min_rows
+        data,
+        predictions_total=outcomes.predictions_total_by_version,
+        metrics=metrics,
+        validation=validation,
+        buckets=buckets,
+        min_rows=min_rows,
     )
+
+
+def _probabilities(
+    registry: Registry, model: str, outcomes: Outcomes
+) -> tuple[np.ndarray | None, list[Any] | None]:
+    """The logged class probabilities as a matrix, when every row has them in one class order.
+
+    Rows of a request that did not ask for probabilities have none; then ROC AUC and log loss
+    say so rather than being computed on part of the window.
+    """
+    rows = outcomes.extra.get(PROBABILITIES)
+    if rows is None or len(rows) == 0 or any(r is None for r in rows):
+        return None, None
+    orders = set()
+    for number in outcomes.versions:
+        try:
+            signature = registry.get_version(model, number).signature
+        except VersionNotFoundError:
+            return None, None
+        orders.add(tuple(signature.classes) if signature and signature.classes else None)
+    if len(orders) != 1 or None in orders:
+        return None, None  # versions disagree on the classes: columns are not comparable
+    classes = list(next(iter(orders)))  # type: ignore[arg-type]
+    widths = {len(r) for r in rows}
+    if widths != {len(classes)}:
+        return None, None
+    return np.vstack([np.asarray(r, dtype=np.float64) for r in rows]), classes
 
 
 def fairness_report(
