@@ -26,7 +26,7 @@ from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
 from shipyard.gates import GatePolicy, GateReport
 from shipyard.registry.endpoints import KEEP
-from shipyard.registry.refs import parse_ref
+from shipyard.registry.refs import parse_exact_ref, parse_ref
 
 if TYPE_CHECKING:
     from shipyard.registry.gating import CurrentPolicy
@@ -106,18 +106,14 @@ class RemoteRegistry:
 
     def promote(self, ref: str, to: Status | str, *, reason: str | None = None) -> ModelVersion:
         """Move a version; the server audits it under the caller's key."""
-        name, selector = parse_ref(ref)
-        if selector is None or not selector.isdigit():
-            raise InvalidInputError(
-                f"Name the exact version to promote, e.g. {name}:3 (got {ref!r})."
-            )
+        name, number = parse_exact_ref(ref, "promote")
         try:
             target = Status(to)
         except ValueError:
             raise InvalidInputError(
                 f"Unknown status {to!r}; use one of: staging, production, archived, rejected."
             ) from None
-        moved = self.client.promote(name, int(selector), target, reason)
+        moved = self.client.promote(name, number, target, reason)
         return ModelVersion.from_dict(moved)
 
     def _version(self, name: str, number: int) -> ModelVersion:
@@ -262,11 +258,7 @@ class RemoteEndpoints:
     ) -> EndpointRevision:
         """All traffic, a ``canary`` share or shadow copies to the exact version ``ref``."""
         validate_endpoint_name(name)
-        model, selector = parse_ref(ref)
-        if selector is None or not selector.isdigit():
-            raise InvalidInputError(
-                f"Name the exact version to deploy, e.g. {model}:3 (got {ref!r})."
-            )
+        parse_exact_ref(ref, "deploy")
         revision = self.client.deploy(
             name,
             ref,
@@ -467,10 +459,7 @@ def _evaluation_rows(data: Path) -> builtins.list[dict[str, Any]]:
 
 
 def _decided(ref: str, verb: str) -> tuple[str, int]:
-    name, selector = parse_ref(ref)
-    if selector is None or not selector.isdigit():
-        raise InvalidInputError(f"Name the exact version to {verb}, e.g. {name}:3 (got {ref!r}).")
-    return name, int(selector)
+    return parse_exact_ref(ref, verb)
 
 
 def _decision(answer: dict[str, Any]) -> tuple[ModelVersion, PromotionRequest]:

@@ -97,6 +97,21 @@ class Outcomes:
     def __len__(self) -> int:
         return len(self.version)
 
+    def of_version(self, version: int) -> Outcomes:
+        """The rows (and totals, and extra columns) of one version only."""
+        keep = self.version == version
+        return replace(
+            self,
+            version=self.version[keep],
+            prediction=self.prediction[keep],
+            label=self.label[keep],
+            time=self.time[keep],
+            predictions_total_by_version=MappingProxyType(
+                {v: n for v, n in self.predictions_total_by_version.items() if v == version}
+            ),
+            extra={name: values[keep] for name, values in self.extra.items()},
+        )
+
     @property
     def versions(self) -> list[int]:
         """Every version seen, with or without feedback, in ascending order."""
@@ -231,7 +246,7 @@ def _query(
             else:
                 extras.append("CAST(NULL AS VARCHAR)")
         elif f"input.{name}" in log_types:
-            extras.append(_quote(f"input.{name}"))
+            extras.append(quote_identifier(f"input.{name}"))
         else:
             extras.append("CAST(NULL AS VARCHAR)")
     extra_select = "".join(f", {e} AS extra{i}" for i, e in enumerate(extras))
@@ -272,7 +287,8 @@ def _query(
     )
 
 
-def _quote(identifier: str) -> str:
+def quote_identifier(identifier: str) -> str:
+    """A SQL identifier, quoted (column names come from log files, not from SQL)."""
     return '"' + identifier.replace('"', '""') + '"'
 
 

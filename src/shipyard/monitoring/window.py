@@ -24,6 +24,7 @@ from shipyard.monitoring.outcomes import (
     column_types,
     import_duckdb,
     log_segments,
+    quote_identifier,
 )
 
 INPUT_PREFIX = "input."
@@ -117,7 +118,10 @@ def load_window(
                 "version",
                 '"time"',
                 "prediction",
-                *(f"{_quote(INPUT_PREFIX + f)} AS {_quote(f)}" for f in features),
+                *(
+                    f"{quote_identifier(INPUT_PREFIX + f)} AS {quote_identifier(f)}"
+                    for f in features
+                ),
             ]
             for i, name in enumerate(metadata_fields):
                 if "metadata" in types:
@@ -125,7 +129,7 @@ def load_window(
                     expr = f"json_extract_string(metadata, $field{i})"
                 else:
                     expr = "CAST(NULL AS VARCHAR)"
-                selected.append(f"{expr} AS {_quote(METADATA_PREFIX + name)}")
+                selected.append(f"{expr} AS {quote_identifier(METADATA_PREFIX + name)}")
             # SQL text from fixed fragments and quoted identifiers; values are parameters.
             sql = f"SELECT {', '.join(selected)} FROM {source} WHERE {' AND '.join(where)}"  # noqa: S608
             if last is not None:
@@ -140,9 +144,8 @@ def load_window(
     return PredictionWindow(endpoint, table, features)
 
 
-def _quote(identifier: str) -> str:
-    """A SQL identifier, quoted (feature names come from files, not from SQL)."""
-    return '"' + identifier.replace('"', '""') + '"'
+def _renamed(column: str, name: str) -> str:
+    return f"{quote_identifier(column)} AS {quote_identifier(name)}"
 
 
 def _empty(metadata_fields: Sequence[str]) -> pa.Table:

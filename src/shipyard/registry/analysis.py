@@ -88,8 +88,6 @@ def performance_report(
     Raises:
         EndpointNotFoundError, InvalidInputError, MissingExtraError.
     """
-    from dataclasses import replace
-
     from shipyard.monitoring import load_outcomes
     from shipyard.monitoring.performance import LabelledPredictions, performance
 
@@ -97,18 +95,7 @@ def performance_report(
     root = log_root or registry.settings.home / "logs"
     outcomes = load_outcomes(root, endpoint, since=since, until=until, columns=[PROBABILITIES])
     if version is not None:
-        keep = outcomes.version == version
-        outcomes = replace(
-            outcomes,
-            version=outcomes.version[keep],
-            prediction=outcomes.prediction[keep],
-            label=outcomes.label[keep],
-            time=outcomes.time[keep],
-            predictions_total_by_version={
-                v: n for v, n in outcomes.predictions_total_by_version.items() if v == version
-            },
-            extra={k: v[keep] for k, v in outcomes.extra.items()},
-        )
+        outcomes = outcomes.of_version(version)
     validation = {v: _validation_metrics(registry, model, v) for v in outcomes.versions}
     matrix, classes = _probabilities(registry, model, outcomes)
     data = LabelledPredictions.from_outcomes(outcomes, probabilities=matrix, classes=classes)
@@ -186,11 +173,13 @@ def fairness_report(
             "by group cannot be compared yet. Send labels to /v1/feedback (or `shipyard "
             "feedback`), or widen the window."
         )
-    keep = slice(None) if version is None else outcomes.version == version
+    if version is not None:
+        outcomes = outcomes.of_version(version)
+        values = outcomes.extra[column]
     return fairness(
-        outcomes.label[keep],
-        outcomes.prediction[keep],
-        values[keep] if len(values) else None,
+        outcomes.label,
+        outcomes.prediction,
+        values if len(values) else None,
         attribute=sensitive,
         min_group_rows=min_group_rows,
     )

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shipyard.core.errors import ConflictError, InvalidInputError, SelfApprovalError
+from shipyard.core.errors import ConflictError, SelfApprovalError
 from shipyard.core.governance import PromotionRequest, RequestState
 from shipyard.core.lifecycle import check_move
 from shipyard.core.types import ModelVersion, Status
 from shipyard.registry.promotion import apply_move
-from shipyard.registry.refs import parse_ref
+from shipyard.registry.refs import parse_exact_ref
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -106,18 +106,13 @@ class Approvals:
     def _decide(
         self, ref: str, *, approve: bool, comment: str | None
     ) -> tuple[ModelVersion, PromotionRequest]:
-        name, selector = parse_ref(ref)
-        if selector is None or not selector.isdigit():
-            raise InvalidInputError(
-                f"Name the exact version to {'approve' if approve else 'reject'}, e.g. {name}:3 "
-                f"(got {ref!r})."
-            )
+        name, number = parse_exact_ref(ref, "approve" if approve else "reject")
         registry = self._registry
         actor = registry.actor
         now = registry.now()
         with registry.store.session(write=True) as s:
             s.models.lock_model(name)
-            version = s.models.get_version(name, int(selector))
+            version = s.models.get_version(name, number)
             request = s.governance.pending_request(name, version.version)
             if request is None or version.status != Status.PENDING_APPROVAL:
                 raise ConflictError(

@@ -31,7 +31,7 @@ from shipyard.core.errors import (
 )
 from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import ModelVersion, Status
-from shipyard.registry.refs import parse_ref
+from shipyard.registry.refs import parse_exact_ref
 
 if TYPE_CHECKING:
     from shipyard.registry.service import Registry
@@ -341,10 +341,7 @@ def refuse_during_rollout(s: StoreSession, name: str) -> None:
 
 def exact_ref(ref: str) -> tuple[str, int]:
     """``(model, version)`` of ``NAME:N``; InvalidInputError for any other form."""
-    model, selector = parse_ref(ref)
-    if selector is None or not selector.isdigit():
-        raise InvalidInputError(f"Name the exact version to deploy, e.g. {model}:3 (got {ref!r}).")
-    return model, int(selector)
+    return parse_exact_ref(ref, "deploy")
 
 
 def require_status(version: ModelVersion, *, full: bool = False, shadow: bool = False) -> None:

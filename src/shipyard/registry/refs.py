@@ -29,3 +29,17 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
         f"Invalid model reference {ref!r}: use NAME, NAME:VERSION (a number from 1), "
         "NAME:latest or NAME:production."
     )
+
+
+def parse_exact_ref(ref: str, verb: str) -> tuple[str, int]:
+    """``(name, version)`` of ``NAME:N``; a clear error for any other form.
+
+    ``verb`` names what the exact version is needed for ("promote", "deploy", …).
+
+    Raises:
+        InvalidInputError: a malformed reference, or one without a version number.
+    """
+    name, selector = parse_ref(ref)
+    if selector is None or not selector.isdigit():
+        raise InvalidInputError(f"Name the exact version to {verb}, e.g. {name}:3 (got {ref!r}).")
+    return name, int(selector)

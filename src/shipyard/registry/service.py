@@ -47,7 +47,7 @@ from shipyard.registry.endpoints import Endpoints
 from shipyard.registry.gating import Gates
 from shipyard.registry.lineage import git_state, local_actor
 from shipyard.registry.promotion import apply_move
-from shipyard.registry.refs import parse_ref
+from shipyard.registry.refs import parse_exact_ref, parse_ref
 from shipyard.registry.registration import (
     DEFAULT_REFERENCE_ROWS,
     prepare_artifact,
@@ -403,12 +403,7 @@ class Registry:
             ConflictError: production is already waiting for approvals.
             ModelNotFoundError, VersionNotFoundError.
         """
-        name, selector = parse_ref(ref)
-        if selector is None or not selector.isdigit():
-            raise InvalidInputError(
-                f"Name the exact version to promote, e.g. {name}:3 (got {ref!r})."
-            )
-        number = int(selector)
+        name, number = parse_exact_ref(ref, "promote")
         try:
             target = Status(to)
         except ValueError:

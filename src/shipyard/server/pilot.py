@@ -28,7 +28,6 @@ import httpx
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from shipyard.core import errors
 from shipyard.core.errors import (
@@ -255,12 +254,9 @@ def _reference_rows(
     registry: Registry, version: ModelVersion, rng: np.random.Generator
 ) -> list[bytes]:
     """Up to ``POOL_ROWS`` rows of the reference sample's inputs, each encoded as JSON."""
-    sample = version.reference_sample
-    if sample is None:
+    if version.reference_sample is None:
         raise InvalidInputError(NO_REFERENCE_SAMPLE.format(ref=version.ref, model=version.model))
-    with tempfile.TemporaryDirectory(prefix="shipyard-pilot-sample-") as tmp:
-        path = registry.artifacts.fetch(sample.sha256, Path(tmp) / "reference.parquet")
-        table = pq.read_table(path)
+    table = registry.reference_table(version)
     names = _input_names(version, table.column_names)
     absent = [n for n in names if n not in table.column_names]
     if absent:
