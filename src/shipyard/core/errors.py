@@ -109,6 +109,18 @@ class RevisionNotFoundError(NotFoundError):
     code = "revision_not_found"
 
 
+class AlertRuleNotFoundError(NotFoundError):
+    """The endpoint has no alert rule of that name."""
+
+    code = "alert_rule_not_found"
+
+
+class AlertNotFoundError(NotFoundError):
+    """No alert with that id."""
+
+    code = "alert_not_found"
+
+
 class InvalidInputError(ShipyardError):
     """The request or command arguments are wrong."""
 

@@ -24,6 +24,8 @@ class Settings:
         api_key: The key used with ``url``.
         trusted_signers: PEM public keys (files or directories) whose artifact signatures
             gates accept (``SHIPYARD_TRUSTED_SIGNERS``, separated by the OS path separator).
+        alert_command: A command run for every alert that fires or resolves, with the alert
+            as JSON on stdin (``SHIPYARD_ALERT_COMMAND``; run without a shell).
     """
 
     home: Path
@@ -32,6 +34,7 @@ class Settings:
     url: str | None = None
     api_key: str | None = None
     trusted_signers: tuple[Path, ...] = ()
+    alert_command: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
                 for p in (env.get("SHIPYARD_TRUSTED_SIGNERS") or "").split(os.pathsep)
                 if p
             ),
+            alert_command=env.get("SHIPYARD_ALERT_COMMAND") or None,
         )
 
     @classmethod

@@ -42,6 +42,7 @@ from shipyard.core.types import (
     validate_model_name,
 )
 from shipyard.flavors import Predictor, Trust, load_predictor
+from shipyard.registry.alerts import Alerts
 from shipyard.registry.approvals import Approvals
 from shipyard.registry.endpoints import Endpoints
 from shipyard.registry.gating import Gates
@@ -152,6 +153,11 @@ class Registry:
     def rollouts(self) -> Rollouts:
         """Automated progressive rollouts of endpoints."""
         return Rollouts(self)
+
+    @property
+    def alerts(self) -> Alerts:
+        """Alert rules per endpoint, and the alerts they raised."""
+        return Alerts(self)
 
     @property
     def approvals(self) -> Approvals:

@@ -119,6 +119,85 @@ class ServingMetrics:
             registry=r,
         )
 
+        # Monitoring gauges: set by the server's monitoring pass (one worker at a time holds
+        # the lease), so in multiprocess mode the most recent value of any worker is the truth.
+        self.drift_score = Gauge(
+            "shipyard_drift_score",
+            "Drift statistic per column over the monitoring window (p-value or distance).",
+            ["endpoint", "version", "column", "method"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.drift_detected = Gauge(
+            "shipyard_drift_detected",
+            "1 when the column drifted in the monitoring window, 0 when stable.",
+            ["endpoint", "version", "column"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.drift_share = Gauge(
+            "shipyard_drift_share",
+            "Share of tested columns that drifted in the monitoring window.",
+            ["endpoint", "version"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.dataset_drift = Gauge(
+            "shipyard_dataset_drift",
+            "1 when the drift share reached the dataset-drift threshold, else 0.",
+            ["endpoint", "version"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.model_performance = Gauge(
+            "shipyard_model_performance",
+            "Performance from late ground truth over the monitoring window, by metric.",
+            ["endpoint", "version", "metric"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.label_coverage = Gauge(
+            "shipyard_label_coverage",
+            "Share of the window's predictions that have ground truth.",
+            ["endpoint", "version"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.fairness_gap = Gauge(
+            "shipyard_fairness_gap",
+            "Fairness difference or ratio across groups of a sensitive attribute.",
+            ["endpoint", "version", "sensitive", "metric"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.monitoring_rows = Gauge(
+            "shipyard_monitoring_window_rows",
+            "Predictions in the monitoring window.",
+            ["endpoint", "version"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.monitoring_last_run = Gauge(
+            "shipyard_monitoring_last_run_timestamp_seconds",
+            "When the monitoring pass last finished for the endpoint (Unix time).",
+            ["endpoint"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.alerts_firing = Gauge(
+            "shipyard_alerts_firing",
+            "1 while an alert rule is breached, else 0.",
+            ["endpoint", "rule", "metric"],
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.alert_notifications = Counter(
+            "shipyard_alert_notifications",
+            "Alert notifications attempted, by target kind and outcome (delivered or failed).",
+            ["kind", "outcome"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The exposition text for a scrape."""
         return generate_latest(self._source())

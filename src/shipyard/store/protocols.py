@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from shipyard.core.alerts import Alert, AlertRule, AlertState, Delivery
 from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout, RolloutState
 from shipyard.core.governance import (
     CheckKind,
@@ -375,6 +376,76 @@ class RolloutRepository(Protocol):
         ...
 
 
+class AlertRepository(Protocol):
+    """Alert rules per endpoint, the alerts they raised and the deliveries of those."""
+
+    def add_rule(self, rule: AlertRule) -> AlertRule:
+        """Store a new rule (``rule.id`` is ignored); ConflictError if the name is taken."""
+        ...
+
+    def rules(self, endpoint: str | None = None) -> list[AlertRule]:
+        """Live rules (of one endpoint, or all), by endpoint then name."""
+        ...
+
+    def rule(self, endpoint: str, name: str) -> AlertRule:
+        """One live rule; AlertRuleNotFoundError if there is none of that name."""
+        ...
+
+    def delete_rule(self, rule_id: int, at: datetime) -> None:
+        """Mark a rule deleted (its alerts stay)."""
+        ...
+
+    def firing(self, rule_id: int) -> Alert | None:
+        """The rule's firing alert, if one is."""
+        ...
+
+    def fire(
+        self,
+        rule: AlertRule,
+        *,
+        value: float | None,
+        samples: int,
+        detail: dict[str, Any],
+        at: datetime,
+    ) -> Alert | None:
+        """Open a firing alert for ``rule``; None if one is already firing."""
+        ...
+
+    def resolve(self, alert_id: int, *, value: float | None, at: datetime) -> Alert | None:
+        """Resolve a firing alert; None if it was no longer firing."""
+        ...
+
+    def get(self, alert_id: int) -> Alert:
+        """One alert with its deliveries; AlertNotFoundError if there is none."""
+        ...
+
+    def find(
+        self,
+        *,
+        endpoint: str | None = None,
+        state: AlertState | None = None,
+        limit: int = 50,
+    ) -> list[Alert]:
+        """Alerts, newest first."""
+        ...
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        """Record how a delivery went."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named, expiring leases: one holder at a time does a piece of periodic work."""
+
+    def acquire(self, name: str, holder: str, *, ttl: float, now: datetime) -> bool:
+        """Take or renew ``name`` for ``ttl`` seconds; False while another holder has it."""
+        ...
+
+    def release(self, name: str, holder: str) -> None:
+        """Give ``name`` up if ``holder`` has it."""
+        ...
+
+
 class StoreSession(Protocol):
     """One transaction over every aggregate."""
 
@@ -406,6 +477,16 @@ class StoreSession(Protocol):
     @property
     def rollouts(self) -> RolloutRepository:
         """Automated progressive rollouts."""
+        ...
+
+    @property
+    def alerts(self) -> AlertRepository:
+        """Alert rules, alerts and deliveries."""
+        ...
+
+    @property
+    def leases(self) -> LeaseRepository:
+        """Expiring leases for periodic work."""
         ...
 
 

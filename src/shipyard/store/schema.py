@@ -273,3 +273,84 @@ rollouts = sa.Table(
         postgresql_where=sa.text("state = 'running'"),
     ),
 )
+
+# -- alerts (migration 0004) ---------------------------------------------------------------
+
+# Rules name an endpoint by name, not by id: the implicit endpoint of a model served under
+# its own name has no row in ``endpoints``. Deleting a rule marks it, so its alerts keep it.
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("metric", sa.String(64), nullable=False),
+    sa.Column("family", sa.String(20), nullable=False),
+    sa.Column("comparison", sa.String(10), nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("window_seconds", sa.Float, nullable=False),
+    sa.Column("min_samples", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer),
+    sa.Column("sensitive", sa.String(200)),
+    sa.Column("webhooks", JsonType, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("deleted_at", UtcDateTime),
+    sa.Index(
+        "uq_alert_rules_live_name",
+        "endpoint",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    ),
+)
+
+# At most one firing alert per rule: the index makes "fire once" hold across server workers.
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule_id", sa.Integer, sa.ForeignKey("alert_rules.id"), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("comparison", sa.String(10), nullable=False),
+    sa.Column("samples", sa.Integer, nullable=False),
+    sa.Column("detail", JsonType, nullable=False),
+    sa.Column("fired_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime),
+    sa.Column("resolved_value", sa.Float),
+    sa.Index(
+        "uq_alerts_one_firing",
+        "rule_id",
+        unique=True,
+        sqlite_where=sa.text("state = 'firing'"),
+        postgresql_where=sa.text("state = 'firing'"),
+    ),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False, index=True),
+    sa.Column("event", sa.String(10), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("delivered", sa.Boolean, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+# Named leases: one server worker at a time does periodic work (the monitoring pass) that all
+# workers are able to do; a holder that dies loses the lease when it expires.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)

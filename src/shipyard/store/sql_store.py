@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from shipyard.core.errors import ConflictError, DatabaseUnavailableError
 from shipyard.store.engine import WRITE, create_engine, safe_url
 from shipyard.store.migrate import require_current
+from shipyard.store.sql_alerts import SqlAlertRepository, SqlLeaseRepository
 from shipyard.store.sql_audit import SqlAuditRepository
 from shipyard.store.sql_endpoints import SqlEndpointRepository
 from shipyard.store.sql_governance import SqlGovernanceRepository
@@ -29,6 +30,8 @@ class SqlSession:
         self._endpoints = SqlEndpointRepository(connection)
         self._governance = SqlGovernanceRepository(connection)
         self._rollouts = SqlRolloutRepository(connection)
+        self._alerts = SqlAlertRepository(connection)
+        self._leases = SqlLeaseRepository(connection)
 
     @property
     def models(self) -> SqlModelRepository:
@@ -59,6 +62,16 @@ class SqlSession:
     def rollouts(self) -> SqlRolloutRepository:
         """See StoreSession.rollouts."""
         return self._rollouts
+
+    @property
+    def alerts(self) -> SqlAlertRepository:
+        """See StoreSession.alerts."""
+        return self._alerts
+
+    @property
+    def leases(self) -> SqlLeaseRepository:
+        """See StoreSession.leases."""
+        return self._leases
 
 
 class SqlMetadataStore:
