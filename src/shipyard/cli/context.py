@@ -1,8 +1,8 @@
 """Opening the registry for a CLI command: the local store, or a server when SHIPYARD_URL is set.
 
 Commands that read or govern the registry (models, promote, endpoints, deploy, rollback, audit,
-keys, gate, approve, approvals, pilot, rollout, ab) take a ``ControlPlane``: the local ``Registry``
-acting as the OS user, or, with ``SHIPYARD_URL`` set, ``RemoteRegistry`` acting as
+keys, gate, approve, approvals, pilot, rollout, ab, alerts) take a ``ControlPlane``: the local
+``Registry`` acting as the OS user, or, with ``SHIPYARD_URL`` set, ``RemoteRegistry`` acting as
 ``SHIPYARD_API_KEY`` through the server. Commands that need local files or the store itself
 (init, db, register, predict, serve) always open the local registry.
 """
@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from shipyard.core.alerts import Alert, AlertRule, AlertState
 from shipyard.core.auditchain import ChainVerification
 from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout
 from shipyard.core.governance import GatePolicyRecord, PromotionRequest, RequestState
@@ -188,6 +189,41 @@ class RolloutControl(Protocol):
         """
 
 
+class AlertControl(Protocol):
+    """Alert rules and alerts; ``registry.alerts`` is one."""
+
+    def add_rule(
+        self,
+        endpoint: str,
+        name: str,
+        *,
+        metric: str,
+        threshold: float,
+        comparison: str = "above",
+        window_seconds: float = 3600.0,
+        min_samples: int = 100,
+        version: int | None = None,
+        sensitive: str | None = None,
+        webhooks: Sequence[str] = (),
+    ) -> AlertRule:
+        """Add a rule to ``endpoint``.
+
+        Raises:
+            EndpointNotFoundError, InvalidInputError, ConflictError (the name is taken).
+        """
+
+    def rules(self, endpoint: str | None = None) -> builtins.list[AlertRule]:
+        """Live rules, of one endpoint or all."""
+
+    def delete_rule(self, endpoint: str, name: str) -> AlertRule:
+        """Delete a rule (AlertRuleNotFoundError)."""
+
+    def history(
+        self, *, endpoint: str | None = None, state: AlertState | None = None, limit: int = 50
+    ) -> builtins.list[Alert]:
+        """Alerts, newest first, with their deliveries."""
+
+
 class ControlPlane(Protocol):
     """What the remote-capable commands need of a registry; ``Registry`` is one.
 
@@ -211,6 +247,10 @@ class ControlPlane(Protocol):
     @property
     def rollouts(self) -> RolloutControl:
         """Automated canary rollouts, started and aborted as the caller."""
+
+    @property
+    def alerts(self) -> AlertControl:
+        """Alert rules and alerts, changed as the caller."""
 
     def list_models(self) -> list[Model]:
         """All registered models."""

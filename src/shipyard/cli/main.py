@@ -13,6 +13,7 @@ import typer
 from shipyard._version import __version__
 from shipyard.cli import (
     admin,
+    alerts,
     endpoints,
     feedback,
     governance,
@@ -30,10 +31,10 @@ app = typer.Typer(
     help=(
         "Shipyard: from a trained model file to a governed production endpoint.\n\n"
         "With SHIPYARD_URL set, `models`, `promote`, `endpoints`, `deploy` (and `deploy "
-        "--auto`), `rollback`, `rollout`, `ab`, `monitor`, `feedback`, `gate`, `approve`, "
-        "`approvals`, `pilot`, `audit` and `keys` go through that server as SHIPYARD_API_KEY; "
-        "other commands (`init`, `db`, `register`, `predict`, `serve`, `quickstart`) act on "
-        "the local SHIPYARD_HOME."
+        "--auto`), `rollback`, `rollout`, `ab`, `monitor`, `alerts`, `feedback`, `gate`, "
+        "`approve`, `approvals`, `pilot`, `audit` and `keys` go through that server as "
+        "SHIPYARD_API_KEY; other commands (`init`, `db`, `register`, `predict`, `serve`, "
+        "`quickstart`) act on the local SHIPYARD_HOME."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,7 +57,9 @@ app.add_typer(models.models_app, name="models")
 app.add_typer(endpoints.endpoints_app, name="endpoints")
 app.add_typer(governance.gate_app, name="gate")
 app.add_typer(rollouts.rollout_app, name="rollout")
+monitor.monitor_app.command("check")(alerts.check)
 app.add_typer(monitor.monitor_app, name="monitor")
+app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.db_app, name="db")

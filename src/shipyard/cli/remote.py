@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from shipyard.client import Client
+from shipyard.core.alerts import Alert, AlertRule, AlertState, format_seconds
 from shipyard.core.auditchain import ChainVerification
 from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout, validate_endpoint_name
 from shipyard.core.errors import ConflictError, InvalidInputError, RemoteError
@@ -142,6 +143,11 @@ class RemoteRegistry:
     def rollouts(self) -> RemoteRollouts:
         """Automated canary rollouts, started and aborted as the caller's key."""
         return RemoteRollouts(self.client)
+
+    @property
+    def alerts(self) -> RemoteAlerts:
+        """Alert rules and alerts, as the caller's key."""
+        return RemoteAlerts(self.client)
 
     def ab_report(
         self,
@@ -441,6 +447,61 @@ class RemoteRollouts:
     def abort(self, endpoint: str, *, reason: str | None = None) -> Rollout:
         """Stop the running rollout; all traffic goes back to its stable version."""
         return Rollout.from_dict(self.client.abort_rollout(endpoint, reason))
+
+
+class RemoteAlerts:
+    """``registry.alerts`` over HTTP.
+
+    Args:
+        client: A client acting as the caller's API key (not closed here).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def add_rule(
+        self,
+        endpoint: str,
+        name: str,
+        *,
+        metric: str,
+        threshold: float,
+        comparison: str = "above",
+        window_seconds: float = 3600.0,
+        min_samples: int = 100,
+        version: int | None = None,
+        sensitive: str | None = None,
+        webhooks: Sequence[str] = (),
+    ) -> AlertRule:
+        """Add a rule to ``endpoint``; needs a deployer key."""
+        return self.client.add_alert_rule(
+            endpoint,
+            name,
+            metric=metric,
+            threshold=threshold,
+            comparison=str(comparison),
+            window=format_seconds(window_seconds),
+            min_samples=min_samples,
+            version=version,
+            sensitive=sensitive,
+            webhooks=webhooks,
+        )
+
+    def rules(self, endpoint: str | None = None) -> builtins.list[AlertRule]:
+        """Live rules of ``endpoint`` (every endpoint's when None)."""
+        return self.client.alert_rules(endpoint)
+
+    def delete_rule(self, endpoint: str, name: str) -> AlertRule:
+        """Delete a rule; needs a deployer key."""
+        return self.client.delete_alert_rule(endpoint, name)
+
+    def history(
+        self, *, endpoint: str | None = None, state: AlertState | None = None, limit: int = 50
+    ) -> builtins.list[Alert]:
+        """Alerts, newest first, with their deliveries."""
+        return self.client.alerts(
+            endpoint=endpoint, state=state.value if state else "all", limit=limit
+        )
 
 
 def _evaluation_rows(data: Path) -> builtins.list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import typer
 
 from shipyard.cli import output
 from shipyard.cli.options import key_values
+from shipyard.core.durations import parse_duration
 from shipyard.core.settings import Settings
 
 
@@ -63,6 +64,16 @@ def serve(
             "(0 turns it off in this server)."
         ),
     ] = 5.0,
+    monitor_interval: Annotated[
+        str,
+        typer.Option(
+            help="How often to check alert rules and refresh the monitoring gauges, e.g. 1m "
+            "(0 turns it off in this server)."
+        ),
+    ] = "1m",
+    monitor_window: Annotated[
+        str, typer.Option(help="How much recent log the monitoring gauges summarise, e.g. 1h.")
+    ] = "1h",
 ) -> None:
     """Serve every endpoint over REST v1 and Open Inference Protocol v2, plus the API.
 
@@ -88,6 +99,12 @@ def serve(
         log_predictions=not no_log_predictions,
         workers=workers,
         rollout_interval=rollout_interval,
+        monitor_interval=(
+            0.0
+            if monitor_interval.strip() == "0"
+            else parse_duration(monitor_interval, "--monitor-interval")
+        ),
+        monitor_window=parse_duration(monitor_window, "--monitor-window"),
     )
     if no_auth:
         output.warn(

@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from shipyard._version import __version__
+from shipyard.client.alerts import AlertsMixin
 from shipyard.client.errors import (
     error_from_response,
     unavailable,
@@ -41,7 +42,7 @@ Instances = Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
 FeedbackItem = tuple[str, Any] | Mapping[str, Any]
 
 
-class Client(GovernanceMixin, MonitoringMixin):
+class Client(GovernanceMixin, MonitoringMixin, AlertsMixin):
     """A connection to a Shipyard server, acting as one API key.
 
     Example:

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shipyard._version import __version__
+from shipyard.api.alerts import router as alert_routes
 from shipyard.api.endpoints import router as endpoint_routes
 from shipyard.api.governance import router as governance_routes
 from shipyard.api.monitoring import router as monitoring_routes
@@ -39,6 +40,7 @@ from shipyard.core.settings import Settings
 from shipyard.registry import Registry
 from shipyard.registry.access import KeyAuthenticator
 from shipyard.server.limits import BodyLimit
+from shipyard.server.monitor import MonitorLoop
 from shipyard.server.options import ServeOptions
 from shipyard.server.pilot import pilot_and_record
 from shipyard.server.rollouts import RolloutController
@@ -115,6 +117,18 @@ class ServerState:
             if options.rollout_interval > 0 and options.role != "api" and options.serve_endpoints
             else None
         )
+        self.monitor = (
+            MonitorLoop(
+                self.registry,
+                self.metrics,
+                logs,
+                holder=self.worker_id,
+                interval=options.monitor_interval,
+                window=options.monitor_window,
+            )
+            if options.monitor_interval > 0 and options.serve_endpoints
+            else None
+        )
         self.started = False
 
     def is_ready(self) -> bool:
@@ -143,18 +157,20 @@ class ServerState:
         gc.collect()
         gc.freeze()
         self.started = True
-        controller = (
-            asyncio.create_task(self._control_rollouts()) if self.rollouts is not None else None
-        )
+        background = []
+        if self.rollouts is not None:
+            background.append(asyncio.create_task(self._control_rollouts()))
+        if self.monitor is not None:
+            background.append(asyncio.create_task(self.monitor_forever()))
         try:
             while True:
                 await asyncio.sleep(self.options.poll_interval)
                 if self.options.serve_endpoints:
                     await self._refresh()
         finally:
-            if controller is not None:
-                controller.cancel()
-                await asyncio.gather(controller, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
 
     async def _control_rollouts(self) -> None:
         assert self.rollouts is not None
@@ -167,6 +183,18 @@ class ServerState:
             except Exception:  # never let the controller take the server down
                 log.exception("The rollout controller failed; it retries next interval")
 
+    async def monitor_forever(self) -> None:
+        """Run a monitoring pass every interval (until cancelled)."""
+        assert self.monitor is not None
+        while True:
+            await asyncio.sleep(self.options.monitor_interval)
+            try:
+                await asyncio.to_thread(self.monitor.tick)
+            except ShipyardError as exc:
+                log.warning("The monitoring pass could not run: %s", exc.message)
+            except Exception:  # never let monitoring take the server down
+                log.exception("The monitoring pass failed; it retries next interval")
+
     async def _refresh(self) -> None:
         try:
             await asyncio.to_thread(self.pool.refresh)
@@ -177,6 +205,11 @@ class ServerState:
         """Flush the prediction log and release threads and connections."""
         if self.log_sink is not None:
             self.log_sink.close()
+        if self.monitor is not None:
+            try:
+                self.monitor.release()
+            except ShipyardError as exc:
+                log.warning("Could not release the monitoring lease: %s", exc.message)
         self.executor.shutdown(wait=True, cancel_futures=False)
         self.registry.close()
 
@@ -197,6 +230,12 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         if not options.auth:
             log.warning(NO_AUTH_WARNING)
         task = asyncio.create_task(state.run()) if options.role != "api" else None
+        # An API-only server loads no model but still watches the logs and raises alerts.
+        monitor = (
+            asyncio.create_task(state.monitor_forever())
+            if options.role == "api" and state.monitor is not None
+            else None
+        )
         if task is None:
             state.started = True
         else:
@@ -207,9 +246,10 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            pending = [t for t in (task, monitor) if t is not None]
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             await state.plane.drain_shadows()
             await asyncio.to_thread(state.close)
 
@@ -238,6 +278,7 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         app.include_router(endpoint_routes)
         app.include_router(governance_routes)
         app.include_router(monitoring_routes)
+        app.include_router(alert_routes)
     routes = [
         route
         for route in http.routes()

@@ -42,6 +42,9 @@ class ServeOptions:
         metrics_dir: Directory for multi-process metrics (set when workers > 1).
         rollout_interval: Seconds between two decisions of the progressive-delivery
             controller (0 turns the controller off in this server).
+        monitor_interval: Seconds between two monitoring passes (alert rules and the
+            monitoring gauges; 0 turns them off in this server).
+        monitor_window: Seconds of prediction log the monitoring gauges summarise.
         serve_endpoints: Serve the registry's endpoints (False: only pinned versions, loaded
             on demand — the pilot's isolated server).
     """
@@ -63,6 +66,8 @@ class ServeOptions:
     workers: int = 1
     metrics_dir: str | None = None
     rollout_interval: float = 5.0
+    monitor_interval: float = 60.0
+    monitor_window: float = 3600.0
     serve_endpoints: bool = True
 
     def __post_init__(self) -> None:
@@ -78,6 +83,10 @@ class ServeOptions:
             raise ConfigurationError("poll-interval and log-flush-interval must be positive.")
         if self.rollout_interval < 0:
             raise ConfigurationError("rollout-interval must be >= 0 (0 turns the controller off).")
+        if self.monitor_interval < 0:
+            raise ConfigurationError("monitor-interval must be >= 0 (0 turns monitoring off).")
+        if self.monitor_window <= 0:
+            raise ConfigurationError("monitor-window must be positive, e.g. 1h.")
         if self.max_wait_ms < 0 or self.inline_below_ms < 0:
             raise ConfigurationError("batch-wait-ms and inline-below-ms must be >= 0.")
 

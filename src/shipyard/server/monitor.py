@@ -1,0 +1,179 @@
+"""The monitoring pass inside the server: alert rules on a schedule, and Prometheus gauges.
+
+Every ``--monitor-interval`` seconds one worker — whichever holds the store's ``monitoring``
+lease — checks every alert rule (``registry.alerts``: fire once, resolve once, deliver) and
+publishes each endpoint's drift, performance and fairness over ``--monitor-window`` as gauges
+on ``/metrics``. One holder at a time keeps N workers from scanning the same logs N times and
+from racing to deliver; a holder that dies loses the lease after three intervals.
+
+The pass runs on a worker thread off the event loop: a slow webhook or a large log scan
+never holds up a prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.core.errors import MissingExtraError, ShipyardError
+from shipyard.registry import Registry
+from shipyard.registry.alert_checks import Reports
+from shipyard.registry.alerts import CheckResult
+from shipyard.serving.metrics import ServingMetrics
+
+log = logging.getLogger("shipyard.monitor")
+
+LEASE = "monitoring"
+MONITOR_ACTOR = "monitor"
+"""The actor the audit log names for alerts the server raises."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    """What one pass did: None when another worker holds the lease."""
+
+    alerts: CheckResult
+    endpoints: tuple[str, ...]
+
+
+class MonitorLoop:
+    """One monitoring pass per ``tick``.
+
+    Args:
+        registry: The store (the pass acts as ``monitor``).
+        metrics: The server's metrics, where the gauges are set.
+        log_root: The prediction log directory.
+        holder: This worker's id, for the lease.
+        interval: Seconds between passes (the lease lasts three).
+        window: Seconds of log the gauges summarise.
+        clock: Seconds since the epoch (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        metrics: ServingMetrics,
+        log_root: Path,
+        *,
+        holder: str,
+        interval: float,
+        window: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry.as_actor(MONITOR_ACTOR)
+        self._metrics = metrics
+        self._log_root = log_root
+        self._holder = holder
+        self._interval = interval
+        self._window = window
+        self._clock = clock
+
+    def tick(self) -> PassResult | None:
+        """Check alerts and refresh gauges, if this worker holds the lease."""
+        registry = self._registry
+        now = registry.now()
+        with registry.store.session(write=True) as s:
+            if not s.leases.acquire(LEASE, self._holder, ttl=3 * self._interval, now=now):
+                return None
+        result = registry.alerts.check(
+            now=now, log_root=self._log_root, on_delivery=self._count_delivery
+        )
+        firing = {(a.endpoint, a.rule) for a in result.firing}
+        for evaluation in result.evaluations:
+            rule = evaluation.rule
+            self._metrics.alerts_firing.labels(rule.endpoint, rule.name, rule.metric).set(
+                1.0 if (rule.endpoint, rule.name) in firing else 0.0
+            )
+        reports = Reports(registry, now, self._log_root)
+        endpoints = self._endpoints()
+        for endpoint in endpoints:
+            try:
+                self._publish(reports, endpoint)
+            except MissingExtraError:
+                raise
+            except ShipyardError as exc:
+                log.debug("No monitoring gauges for %s: %s", endpoint, exc.message)
+            self._metrics.monitoring_last_run.labels(endpoint).set(self._clock())
+        return PassResult(result, tuple(endpoints))
+
+    def release(self) -> None:
+        """Give the lease up (at shutdown), so another worker takes over at once."""
+        with self._registry.store.session(write=True) as s:
+            s.leases.release(LEASE, self._holder)
+
+    def _count_delivery(self, kind: str, delivered: bool) -> None:
+        outcome = "delivered" if delivered else "failed"
+        self._metrics.alert_notifications.labels(kind, outcome).inc()
+
+    def _endpoints(self) -> list[str]:
+        """Endpoints with a prediction log that still exist (named ones or models)."""
+        if not self._log_root.is_dir():
+            return []
+        known = {e.name for e in self._registry.endpoints.list()}
+        known |= {m.name for m in self._registry.list_models()}
+        return sorted(p.name for p in self._log_root.iterdir() if p.is_dir() and p.name in known)
+
+    def _publish(self, reports: Reports, endpoint: str) -> None:
+        m = self._metrics
+        try:
+            result = reports.drift(endpoint, None, self._window)
+        except ShipyardError as exc:
+            log.debug("No drift gauges for %s: %s", endpoint, exc.message)
+        else:
+            version = str(result.version)
+            report = result.report
+            rows = max((c.current_rows for c in report.columns), default=0)
+            m.monitoring_rows.labels(endpoint, version).set(rows)
+            for column in report.columns:
+                if column.statistic is not None and column.method is not None:
+                    m.drift_score.labels(endpoint, version, column.column, str(column.method)).set(
+                        column.statistic
+                    )
+                if column.drifted is not None:
+                    m.drift_detected.labels(endpoint, version, column.column).set(
+                        float(column.drifted)
+                    )
+            if report.drifted_share is not None:
+                m.drift_share.labels(endpoint, version).set(report.drifted_share)
+            if report.dataset_drift is not None:
+                m.dataset_drift.labels(endpoint, version).set(float(report.dataset_drift))
+        try:
+            performance = reports.performance(endpoint, None, self._window)
+        except ShipyardError as exc:
+            log.debug("No performance gauges for %s: %s", endpoint, exc.message)
+        else:
+            for entry in performance.versions:
+                version = str(entry.version)
+                if entry.label_coverage is not None:
+                    m.label_coverage.labels(endpoint, version).set(entry.label_coverage)
+                for value in entry.metrics:
+                    if value.value is not None and entry.n > 0:
+                        m.model_performance.labels(endpoint, version, value.name).set(value.value)
+        for sensitive in self._sensitive(endpoint):
+            try:
+                fairness = reports.fairness(endpoint, sensitive, None, self._window)
+            except ShipyardError as exc:
+                log.debug("No fairness gauges for %s/%s: %s", endpoint, sensitive, exc.message)
+                continue
+            for disparity in fairness.disparities:
+                if disparity.value is not None:
+                    m.fairness_gap.labels(endpoint, "all", sensitive, disparity.name).set(
+                        disparity.value
+                    )
+
+    def _sensitive(self, endpoint: str) -> list[str]:
+        """The sensitive attributes registered with the serving version's sample data."""
+        from shipyard.registry.analysis import model_of
+
+        try:
+            model = self._registry.get_model(model_of(self._registry, endpoint))
+            if model.production_version is None:
+                return []
+            version = self._registry.get_version(model.name, model.production_version)
+        except ShipyardError:
+            return []
+        columns = (version.reference_profile or {}).get("columns", {})
+        return sorted(name for name, c in columns.items() if c.get("role") == "sensitive")
