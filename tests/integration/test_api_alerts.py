@@ -117,3 +117,32 @@ async def test_the_server_checks_rules_and_publishes_gauges_on_its_own(
     assert [s.value for s in delivered] == [1.0]
     audit = served.registry.audit_entries(action="alert.fire")
     assert [e.actor for e in audit] == ["monitor"]
+
+
+def test_one_worker_holds_the_monitoring_pass_and_stale_series_go(served: Served) -> None:
+    from shipyard.server.monitor import MonitorLoop
+    from shipyard.serving.metrics import ServingMetrics
+
+    metrics = ServingMetrics()
+    logs = served.settings.home / "logs"
+
+    def loop(holder: str) -> MonitorLoop:
+        return MonitorLoop(served.registry, metrics, logs, holder=holder, interval=60, window=3600)
+
+    first, second = loop("worker-a"), loop("worker-b")
+    served.registry.alerts.add_rule(
+        "cancer", "quiet", metric="predictions", comparison="below", threshold=1, min_samples=1
+    )
+    assert first.tick() is not None
+    assert second.tick() is None  # the lease is worker-a's for three intervals
+
+    def firing_series() -> list[tuple[str, float]]:
+        family = next(f for f in metrics.collect() if f.name == "shipyard_alerts_firing")
+        return [(s.labels["rule"], s.value) for s in family.samples]
+
+    assert firing_series() == [("quiet", 1.0)]
+    served.registry.alerts.delete_rule("cancer", "quiet")
+    first.tick()
+    assert firing_series() == []  # a deleted rule's series is not exported any more
+    first.release()
+    assert second.tick() is not None  # released: the other worker takes over at once

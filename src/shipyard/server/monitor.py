@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client import Gauge
+
 from shipyard.core.errors import MissingExtraError, ShipyardError
 from shipyard.registry import Registry
 from shipyard.registry.alert_checks import Reports
@@ -70,6 +72,8 @@ class MonitorLoop:
         self._interval = interval
         self._window = window
         self._clock = clock
+        self._published: dict[Gauge, set[tuple[str, ...]]] = {}
+        self._fresh: dict[Gauge, set[tuple[str, ...]]] = {}
 
     def tick(self) -> PassResult | None:
         """Check alerts and refresh gauges, if this worker holds the lease."""
@@ -81,11 +85,14 @@ class MonitorLoop:
         result = registry.alerts.check(
             now=now, log_root=self._log_root, on_delivery=self._count_delivery
         )
+        self._fresh = {}
         firing = {(a.endpoint, a.rule) for a in result.firing}
         for evaluation in result.evaluations:
             rule = evaluation.rule
-            self._metrics.alerts_firing.labels(rule.endpoint, rule.name, rule.metric).set(
-                1.0 if (rule.endpoint, rule.name) in firing else 0.0
+            self._set(
+                self._metrics.alerts_firing,
+                (rule.endpoint, rule.name, rule.metric),
+                1.0 if (rule.endpoint, rule.name) in firing else 0.0,
             )
         reports = Reports(registry, now, self._log_root)
         endpoints = self._endpoints()
@@ -97,12 +104,24 @@ class MonitorLoop:
             except ShipyardError as exc:
                 log.debug("No monitoring gauges for %s: %s", endpoint, exc.message)
             self._metrics.monitoring_last_run.labels(endpoint).set(self._clock())
+        self._retire_stale()
         return PassResult(result, tuple(endpoints))
 
     def release(self) -> None:
         """Give the lease up (at shutdown), so another worker takes over at once."""
         with self._registry.store.session(write=True) as s:
             s.leases.release(LEASE, self._holder)
+
+    def _set(self, gauge: Gauge, labels: tuple[str, ...], value: float) -> None:
+        gauge.labels(*labels).set(value)
+        self._fresh.setdefault(gauge, set()).add(labels)
+
+    def _retire_stale(self) -> None:
+        """Drop series this pass did not set: a version replaced, a rule or column gone."""
+        for gauge, before in self._published.items():
+            for labels in before - self._fresh.get(gauge, set()):
+                self._metrics.retire(gauge, labels)
+        self._published = self._fresh
 
     def _count_delivery(self, kind: str, delivered: bool) -> None:
         outcome = "delivered" if delivered else "failed"
@@ -126,20 +145,18 @@ class MonitorLoop:
             version = str(result.version)
             report = result.report
             rows = max((c.current_rows for c in report.columns), default=0)
-            m.monitoring_rows.labels(endpoint, version).set(rows)
+            self._set(m.monitoring_rows, (endpoint, version), rows)
             for column in report.columns:
                 if column.statistic is not None and column.method is not None:
-                    m.drift_score.labels(endpoint, version, column.column, str(column.method)).set(
-                        column.statistic
-                    )
+                    scored = (endpoint, version, column.column, str(column.method))
+                    self._set(m.drift_score, scored, column.statistic)
                 if column.drifted is not None:
-                    m.drift_detected.labels(endpoint, version, column.column).set(
-                        float(column.drifted)
-                    )
+                    labels = (endpoint, version, column.column)
+                    self._set(m.drift_detected, labels, float(column.drifted))
             if report.drifted_share is not None:
-                m.drift_share.labels(endpoint, version).set(report.drifted_share)
+                self._set(m.drift_share, (endpoint, version), report.drifted_share)
             if report.dataset_drift is not None:
-                m.dataset_drift.labels(endpoint, version).set(float(report.dataset_drift))
+                self._set(m.dataset_drift, (endpoint, version), float(report.dataset_drift))
         try:
             performance = reports.performance(endpoint, None, self._window)
         except ShipyardError as exc:
@@ -148,10 +165,11 @@ class MonitorLoop:
             for entry in performance.versions:
                 version = str(entry.version)
                 if entry.label_coverage is not None:
-                    m.label_coverage.labels(endpoint, version).set(entry.label_coverage)
+                    self._set(m.label_coverage, (endpoint, version), entry.label_coverage)
                 for value in entry.metrics:
                     if value.value is not None and entry.n > 0:
-                        m.model_performance.labels(endpoint, version, value.name).set(value.value)
+                        labels = (endpoint, version, value.name)
+                        self._set(m.model_performance, labels, value.value)
         for sensitive in self._sensitive(endpoint):
             try:
                 fairness = reports.fairness(endpoint, sensitive, None, self._window)
@@ -160,9 +178,8 @@ class MonitorLoop:
                 continue
             for disparity in fairness.disparities:
                 if disparity.value is not None:
-                    m.fairness_gap.labels(endpoint, "all", sensitive, disparity.name).set(
-                        disparity.value
-                    )
+                    gap = (endpoint, "all", sensitive, disparity.name)
+                    self._set(m.fairness_gap, gap, disparity.value)
 
     def _sensitive(self, endpoint: str) -> list[str]:
         """The sensitive attributes registered with the serving version's sample data."""

@@ -7,6 +7,7 @@ multiprocess mode so any worker's ``/metrics`` answers for all of them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -197,6 +198,18 @@ class ServingMetrics:
             ["kind", "outcome"],
             registry=r,
         )
+
+    def retire(self, gauge: Gauge, labels: tuple[str, ...]) -> None:
+        """Stop exporting one labelled series of ``gauge`` (e.g. a version no longer served).
+
+        In multiprocess mode a removed series would live on in the worker's file, so it is set
+        to NaN instead: comparisons with NaN are false, so no alert rule keeps firing on it.
+        """
+        if self._multiprocess_dir is None:
+            with contextlib.suppress(KeyError):
+                gauge.remove(*labels)
+        else:
+            gauge.labels(*labels).set(float("nan"))
 
     def render(self) -> bytes:
         """The exposition text for a scrape."""
