@@ -20,6 +20,7 @@ from pathlib import Path
 
 from prometheus_client import Gauge
 
+from shipyard.core.alerts import AlertRule
 from shipyard.core.errors import MissingExtraError, ShipyardError
 from shipyard.registry import Registry
 from shipyard.registry.alert_checks import Reports
@@ -74,6 +75,7 @@ class MonitorLoop:
         self._clock = clock
         self._published: dict[Gauge, set[tuple[str, ...]]] = {}
         self._fresh: dict[Gauge, set[tuple[str, ...]]] = {}
+        self._rules: list[AlertRule] = []
 
     def tick(self) -> PassResult | None:
         """Check alerts and refresh gauges, if this worker holds the lease."""
@@ -94,6 +96,7 @@ class MonitorLoop:
                 (rule.endpoint, rule.name, rule.metric),
                 1.0 if (rule.endpoint, rule.name) in firing else 0.0,
             )
+        self._rules = [e.rule for e in result.evaluations]
         reports = Reports(registry, now, self._log_root)
         endpoints = self._endpoints()
         for endpoint in endpoints:
@@ -170,7 +173,8 @@ class MonitorLoop:
                     if value.value is not None and entry.n > 0:
                         labels = (endpoint, version, value.name)
                         self._set(m.model_performance, labels, value.value)
-        for sensitive in self._sensitive(endpoint):
+        watched = {r.sensitive for r in self._rules if r.endpoint == endpoint and r.sensitive}
+        for sensitive in sorted(set(self._sensitive(endpoint)) | watched):
             try:
                 fairness = reports.fairness(endpoint, sensitive, None, self._window)
             except ShipyardError as exc:
@@ -182,7 +186,10 @@ class MonitorLoop:
                     self._set(m.fairness_gap, gap, disparity.value)
 
     def _sensitive(self, endpoint: str) -> list[str]:
-        """The sensitive attributes registered with the serving version's sample data."""
+        """The sensitive attributes registered with the production version's sample data.
+
+        Attributes that fairness alert rules of the endpoint name are published as well.
+        """
         from shipyard.registry.analysis import model_of
 
         try:
