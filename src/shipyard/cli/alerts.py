@@ -233,7 +233,7 @@ def _print_check(data: dict[str, Any]) -> None:
         ],
     )
     for change in data["transitions"]:
-        output.console.print(change["summary"], highlight=False)
+        output.console.print(change["summary"], highlight=False, markup=False)
         for d in change["deliveries"]:
             if not d["delivered"]:
                 output.warn(

@@ -75,7 +75,9 @@ def feedback(
         if isinstance(registry, RemoteRegistry):
             for batch in batches:
                 registry.client.feedback(endpoint, _items(batch))
-            unknown: list[str] | None = None  # the server's log is not readable from here
+            unknown: list[str] | None = registry.client.unlogged_request_ids(
+                endpoint, sorted({str(i) for i in ids if i is not None})
+            )
         else:
             from shipyard.monitoring.outcomes import logged_request_ids
             from shipyard.registry.analysis import model_of

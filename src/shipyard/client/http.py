@@ -187,6 +187,16 @@ class Client(GovernanceMixin, MonitoringMixin, AlertsMixin):
         answer = self._object("POST", "/v1/feedback", body)
         return int(answer["accepted"])
 
+    def unlogged_request_ids(self, endpoint: str, request_ids: Sequence[str]) -> list[str]:
+        """The ids among ``request_ids`` the endpoint's prediction log does not hold (yet).
+
+        Labels for them are kept by ``feedback`` and count once the predictions are logged;
+        ids that never appear are usually typos. Needs a viewer key (the control plane).
+        """
+        path = f"/api/v1/monitoring/{_segment(endpoint)}/unlogged-ids"
+        answer = self._object("POST", path, {"request_ids": list(request_ids)})
+        return [str(i) for i in answer["unlogged"]]
+
     # -- control plane --------------------------------------------------------------------
 
     def models(self) -> list[dict[str, Any]]:

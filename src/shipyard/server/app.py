@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shipyard._version import __version__
 from shipyard.api.alerts import router as alert_routes
 from shipyard.api.endpoints import router as endpoint_routes
+from shipyard.api.feedback import router as feedback_routes
 from shipyard.api.governance import router as governance_routes
 from shipyard.api.monitoring import router as monitoring_routes
 from shipyard.api.openapi import install_openapi
@@ -279,6 +280,7 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         app.include_router(governance_routes)
         app.include_router(monitoring_routes)
         app.include_router(alert_routes)
+        app.include_router(feedback_routes)
     routes = [
         route
         for route in http.routes()
