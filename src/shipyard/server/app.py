@@ -34,6 +34,7 @@ from shipyard.api.endpoints import router as endpoint_routes
 from shipyard.api.feedback import router as feedback_routes
 from shipyard.api.governance import router as governance_routes
 from shipyard.api.monitoring import router as monitoring_routes
+from shipyard.api.monitoring_settings import router as monitoring_settings_routes
 from shipyard.api.openapi import install_openapi
 from shipyard.api.routes import router as control_plane
 from shipyard.core.errors import ShipyardError
@@ -189,12 +190,17 @@ class ServerState:
         assert self.monitor is not None
         while True:
             await asyncio.sleep(self.options.monitor_interval)
+            passes = self.metrics.monitoring_passes
             try:
-                await asyncio.to_thread(self.monitor.tick)
+                done = await asyncio.to_thread(self.monitor.tick)
             except ShipyardError as exc:
+                passes.labels("failed").inc()
                 log.warning("The monitoring pass could not run: %s", exc.message)
             except Exception:  # never let monitoring take the server down
+                passes.labels("failed").inc()
                 log.exception("The monitoring pass failed; it retries next interval")
+            else:
+                passes.labels("standby" if done is None else "ran").inc()
 
     async def _refresh(self) -> None:
         try:
@@ -279,6 +285,7 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         app.include_router(endpoint_routes)
         app.include_router(governance_routes)
         app.include_router(monitoring_routes)
+        app.include_router(monitoring_settings_routes)
         app.include_router(alert_routes)
         app.include_router(feedback_routes)
     routes = [

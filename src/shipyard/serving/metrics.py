@@ -185,6 +185,12 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="max",
         )
+        self.monitoring_passes = Counter(
+            "shipyard_monitoring_passes",
+            "Monitoring passes by outcome: ran, standby (another worker holds the lease), failed.",
+            ["outcome"],
+            registry=r,
+        )
         self.alerts_firing = Gauge(
             "shipyard_alerts_firing",
             "1 while an alert rule is breached, else 0.",
