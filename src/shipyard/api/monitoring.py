@@ -1,4 +1,8 @@
-"""Control-plane routes of monitoring: drift, performance from feedback, fairness by group."""
+"""Control-plane routes of monitoring: drift, performance, fairness, and the HTML report.
+
+Drift from the reference data, performance from late feedback, outcomes by group, and one
+self-contained page that plots them all; each a thin adapter over ``shipyard.registry``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
 
 from shipyard.api.deps import Reader, registry_for
 from shipyard.core.durations import parse_duration
+from shipyard.monitoring.report_html import CSP
 from shipyard.registry.analysis import drift_report, fairness_report, performance_report
+from shipyard.registry.reporting import monitoring_report_html
 
 router = APIRouter(prefix="/api/v1/monitoring")
 
@@ -100,6 +107,46 @@ def fairness(
     )
     data: dict[str, Any] = report.to_dict()
     return data
+
+
+@router.get(
+    "/{endpoint}/report",
+    tags=["monitoring"],
+    summary="The HTML monitoring report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+def report(
+    endpoint: str,
+    request: Request,
+    caller: Reader,
+    version: int | None = None,
+    window: Window = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sensitive: Annotated[
+        str | None,
+        Query(description="compare outcomes by this feature or request metadata field"),
+    ] = None,
+) -> HTMLResponse:
+    """One self-contained HTML page (no script, no external resource) with plots.
+
+    Drift from the reference data (a table, drifted columns first, and reference vs current
+    values per column), performance per version over time, outcomes by group of
+    ``sensitive`` (default: the model's registered sensitive columns), traffic and latency.
+    Errors come back as JSON like every other route.
+    """
+    page = monitoring_report_html(
+        registry_for(request, caller),
+        endpoint,
+        version=version,
+        since=_since(window, since),
+        until=until,
+        sensitive=sensitive,
+    )
+    # The page needs nothing from anywhere: say so to the browser as well.
+    headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
+    return HTMLResponse(page, headers=headers)
 
 
 def _since(window: str | None, since: datetime | None) -> datetime | None:

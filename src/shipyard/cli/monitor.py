@@ -1,12 +1,17 @@
-"""``shipyard monitor drift|performance|fairness ENDPOINT``: how an endpoint holds up.
+"""``shipyard monitor drift|performance|fairness|report ENDPOINT``: how an endpoint holds up.
 
 Computed from the prediction log joined with late feedback, locally or (with SHIPYARD_URL set)
-by the server from its own logs; ``--json`` prints the same document as the API.
+by the server from its own logs; ``--json`` prints the same document as the API. ``report``
+writes the HTML page of all of them, plotted, to a file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +19,7 @@ import typer
 from shipyard.cli import output
 from shipyard.cli.context import ControlPlane, open_registry
 from shipyard.cli.rollouts import seconds
+from shipyard.core.errors import InvalidInputError
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Window = Annotated[
@@ -189,6 +195,129 @@ def fairness(
     )
     for note in data["notes"]:
         output.warn(note)
+
+
+@monitor_app.command("report")
+def report(
+    endpoint: Annotated[str, typer.Argument(help="Endpoint (or model served under its name).")],
+    html: Annotated[
+        Path, typer.Option("--html", help="The HTML file to write (replaced if it exists).")
+    ],
+    window: Annotated[
+        str, typer.Option(help="Only the last DURATION of predictions, e.g. 1h or 7d; 'all'.")
+    ] = "24h",
+    version: Version = None,
+    sensitive: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare outcomes by this feature or request metadata field (default: the "
+            "model's registered sensitive columns)."
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print {path, bytes, sections} as JSON.")
+    ] = False,
+) -> None:
+    """One self-contained HTML page of drift, performance, fairness, traffic and latency plots."""
+    since = None
+    if window != "all":
+        since = datetime.now(UTC) - timedelta(seconds=seconds(window, "--window"))
+    target = _writable(html)
+    with open_registry() as registry:
+        page = _report_page(registry, endpoint, window, version, sensitive, since)
+    size = _write_atomically(target, page)
+    from shipyard.monitoring.report_html import sections
+
+    found = sections(page)
+    if json_out:
+        output.emit_json({"path": str(target), "bytes": size, "sections": found})
+        return
+    summary = "; ".join(f"{s['name']}: {s['summary']}" for s in found)
+    output.console.print(f"Wrote {target} ({size / 1024:.0f} KiB). {summary}", highlight=False)
+
+
+def _report_page(
+    registry: ControlPlane,
+    endpoint: str,
+    window: str,
+    version: int | None,
+    sensitive: str | None,
+    since: datetime | None,
+) -> str:
+    """The page from the server (remote) or from the local logs."""
+    from shipyard.cli.remote import RemoteRegistry
+
+    if isinstance(registry, RemoteRegistry):
+        return registry.client.monitoring_report(
+            endpoint,
+            window=None if window == "all" else window,
+            version=version,
+            sensitive=sensitive,
+        )
+    from shipyard.registry.reporting import monitoring_report_html
+    from shipyard.registry.service import Registry
+
+    assert isinstance(registry, Registry)  # the only other ControlPlane open_registry() gives
+    return monitoring_report_html(
+        registry, endpoint, version=version, since=since, sensitive=sensitive
+    )
+
+
+def _writable(path: Path) -> Path:
+    """``path`` made absolute, once it is clear a file can be written there (before the work).
+
+    Raises:
+        InvalidInputError: a directory, a missing parent directory, or one not writable.
+    """
+    target = path.expanduser().absolute()
+    if target.is_dir():
+        raise InvalidInputError(
+            f"--html {path} is a directory; name a file in it, e.g. {target / 'report.html'}."
+        )
+    if not target.parent.is_dir():
+        raise InvalidInputError(
+            f"Cannot write --html {path}: the directory {target.parent} does not exist. "
+            "Create it first, or choose another path."
+        )
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise InvalidInputError(
+            f"Cannot write --html {path}: no permission to create files in {target.parent}."
+        )
+    return target
+
+
+def _write_atomically(target: Path, text: str) -> int:
+    """Write ``text`` beside ``target`` and rename it into place: never a half-written file.
+
+    Returns:
+        The bytes written.
+
+    Raises:
+        InvalidInputError: the file system refused (full disk, permissions); nothing is left.
+    """
+    data = text.encode("utf-8")
+    temporary: str | None = None
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide the report from others
+        os.replace(temporary, target)
+    except OSError as exc:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise InvalidInputError(
+            f"Cannot write --html {target}: {exc.strerror or exc}. Nothing was written; "
+            "choose another path."
+        ) from None
+    return len(data)
 
 
 def _report(
