@@ -146,3 +146,26 @@ def test_one_worker_holds_the_monitoring_pass_and_stale_series_go(served: Served
     assert firing_series() == []  # a deleted rule's series is not exported any more
     first.release()
     assert second.tick() is not None  # released: the other worker takes over at once
+
+
+async def test_a_slow_webhook_never_holds_up_predictions(served: Served) -> None:
+    headers = served.headers(Role.PREDICTOR)
+    options = fast_options(monitor_interval=0.2)
+    with webhook_receiver() as hook:
+        hook.delay = 2.0  # each delivery takes two seconds to answer
+        served.registry.alerts.add_rule(
+            "sum", "quiet", metric="predictions", comparison="below", threshold=1000,
+            min_samples=1, webhooks=[hook.url],
+        )  # fmt: skip
+        async with running_app(served.settings, options) as client:
+            await asyncio.to_thread(hook.wait_for, 1, 10.0)  # the delivery is under way
+            slowest = 0.0
+            for _ in range(20):
+                started = asyncio.get_running_loop().time()
+                r = await client.post(
+                    "/v1/endpoints/sum/predict", json={"instances": [[1.0, 2.0]]}, headers=headers
+                )
+                assert r.status_code == 200
+                slowest = max(slowest, asyncio.get_running_loop().time() - started)
+                await asyncio.sleep(0.05)
+    assert slowest < 1.0  # answered while the webhook was still waiting to reply
