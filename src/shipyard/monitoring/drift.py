@@ -1,8 +1,9 @@
 """Data drift: a test per column (features or predictions) and the dataset-level verdict.
 
-Options, results and test selection; the methods and statistics are in ``drift_methods``, column
-handling in ``drift_columns``. No I/O, no pandas; SciPy (``monitoring`` extra) and PyArrow load
-on use. Evidently's tests and thresholds, so numbers cross-check, but for one: see :class:`Method`.
+Options, results and test selection; the statistics are in ``drift_methods``, column handling in
+``drift_columns``, verdicts in ``drift_verdict``. No I/O, no pandas; SciPy (``monitoring`` extra)
+and PyArrow load on use. Evidently's tests and thresholds, so numbers cross-check, except where
+they raise false alarms: see :func:`column_drift`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from shipyard.monitoring.drift_columns import NOT_NUMERIC as NOT_NUMERIC
 from shipyard.monitoring.drift_columns import UNSUPPORTED as UNSUPPORTED
 from shipyard.monitoring.drift_methods import DRIFT_TESTS, DriftTest, Method, wasserstein_1d
 from shipyard.monitoring.drift_methods import STD_FLOOR as STD_FLOOR
+from shipyard.monitoring.drift_verdict import DRIFTED as DRIFTED
+from shipyard.monitoring.drift_verdict import NOT_DRIFTED as NOT_DRIFTED
+from shipyard.monitoring.drift_verdict import judge
 
 __all__ = [
     "DRIFT_TESTS",
@@ -52,9 +56,7 @@ MAX_DISCRETE = 5  # numeric columns with at most this many distinct values are t
 # ... and with at most MAX_BINARY (2), by the z-test (and counted categorical)
 MIN_ROWS = 30
 
-# Wording that reports carry and tests check.
-DRIFTED = "Drift detected in {column}: {title} {value} ({rule})."
-NOT_DRIFTED = "No drift in {column}: {title} {value} ({rule})."
+# Wording that reports carry and tests check (and DRIFTED, NOT_DRIFTED of drift_verdict).
 NOT_ENOUGH = (
     "Not enough data in {column}: {reference} reference and {current} current values that are "
     "not missing; at least {needed} of each are needed."
@@ -108,8 +110,9 @@ class DriftOptions:
         per_column: Options for named columns; they replace the kind's default entirely.
         default_numeric: Options for the other numeric columns.
         default_categorical: Options for the other categorical columns.
-        evidently_compatible: Choose Evidently's goodness-of-fit chi-square
-            (``CHISQUARE_GOF``) where Shipyard's default is the two-sample ``CHISQUARE``.
+        evidently_compatible: Evidently's rules exactly: its goodness-of-fit chi-square
+            (``CHISQUARE_GOF``) where Shipyard's default is the two-sample ``CHISQUARE``, the
+            test chosen by the reference size alone, distances without the noise check.
         min_rows: Values (not missing) each window needs for a verdict; below it a column is
             "not enough data" (``drifted`` None), not drifted or stable.
     """
@@ -271,6 +274,10 @@ def column_drift(
       small window its distances raise false alarms (see ``_auto_method``).
     * otherwise: ``WASSERSTEIN`` for numeric columns with ``n > 5``, else ``JENSENSHANNON``.
 
+    Unless ``evidently_compatible``, a Jensen-Shannon or PSI distance past its threshold is
+    drift only if the two-sample chi-square on the same counts agrees (p < 0.05): with many
+    values and few rows, sampling noise alone moves these distances past 0.1.
+
     Args:
         reference: The reference window's values: a NumPy array, a sequence, or a PyArrow
             Array / ChunkedArray (nulls are missing values).
@@ -279,7 +286,7 @@ def column_drift(
         options: Method and threshold; default: chosen as above, Evidently's threshold.
         name: Column name, for the report.
         min_rows: Values (not missing) each window needs for a verdict.
-        evidently_compatible: Use ``CHISQUARE_GOF`` where Shipyard's default is ``CHISQUARE``.
+        evidently_compatible: Evidently's rules exactly (see :class:`DriftOptions`).
 
     Returns:
         The result; ``drifted`` is None with a plain ``detail`` when there is not enough data.
@@ -394,18 +401,8 @@ def _evaluate(
     elif method is Method.Z and data.distinct(MAX_BINARY) > MAX_BINARY:
         sentence = NOT_BINARY.format(column=label, n=len(data.value_counts().reference))
     else:
-        if test.needs == "values":
-            assert data.reference is not None and data.current is not None
-            statistic = test.statistic(data.reference, data.current)
-        else:
-            counts = data.value_counts() if test.needs == "counts" else data.bins()
-            statistic = test.statistic(counts.reference, counts.current)
-        drifted = test.is_drift(statistic, threshold)
-        sentence = (DRIFTED if drifted else NOT_DRIFTED).format(
-            column=label,
-            title=test.title,
-            value=_number(statistic),
-            rule=f"drift when {test.rule} {threshold:g}",
+        statistic, drifted, sentence = judge(
+            test, data, threshold, label, check_noise=not evidently_compatible
         )
     unseen, unseen_count, unseen_rows = unseen_values(data.counts)
     return ColumnDrift(
@@ -538,12 +535,6 @@ def _method(method: str) -> Method:
 
 def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "0%"
-
-
-def _number(value: float) -> str:
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    return f"{value:.1e}" if abs(value) < 1e-4 else f"{value:.3g}"
 
 
 def _plain(value: Any) -> Any:
