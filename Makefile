@@ -36,8 +36,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests examples
 	$(BIN)/ruff check --fix src tests examples
 
-## bench: registry micro-benchmark + serving benchmark vs bare/echo/MLflow/BentoML (~25 min,
-## needs wrk: installed with apt-get if missing); BENCH_ARGS=--quick for a ~3-minute smoke run
+## bench: registry micro-benchmark + drift benchmark vs Evidently 0.7.23 (~2-4 min, + 1-2 min
+## the first time to build its venv) + serving benchmark vs bare/echo/MLflow/BentoML (~25 min,
+## needs wrk: installed with apt-get if missing); BENCH_ARGS=--quick for a ~3-minute smoke run,
+## BENCH_ARGS=--drift-only (or --registry-only, --serving-only) for one of them
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
