@@ -20,6 +20,7 @@ from shipyard.core.alerts import Alert, AlertRule, AlertState
 from shipyard.core.auditchain import ChainVerification
 from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout
 from shipyard.core.governance import GatePolicyRecord, PromotionRequest, RequestState
+from shipyard.core.monitoring_settings import MonitoringSettingsRecord
 from shipyard.core.rollout import RolloutPlan
 from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
@@ -27,6 +28,7 @@ from shipyard.registry.endpoints import KEEP
 
 if TYPE_CHECKING:
     from shipyard.gates import GateReport
+    from shipyard.monitoring.settings import MonitoringSettings
     from shipyard.registry.gating import CurrentPolicy
     from shipyard.registry.service import Registry
 
@@ -224,6 +226,29 @@ class AlertControl(Protocol):
         """Alerts, newest first, with their deliveries."""
 
 
+class MonitoringSettingsControl(Protocol):
+    """A model's monitoring settings; ``registry.monitoring_settings`` is one."""
+
+    def set(
+        self, model: str, text: str, *, source: str = "monitoring settings"
+    ) -> MonitoringSettingsRecord:
+        """Store ``text`` as the model's next settings revision (audited as the caller).
+
+        Raises:
+            MonitoringSettingsError: naming ``source``, the line and the field; nothing stored.
+            ModelNotFoundError; PermissionDeniedError (remote: not a deployer key or above).
+        """
+
+    def current(self, model: str) -> MonitoringSettingsRecord | None:
+        """The newest revision, or None when the defaults apply (ModelNotFoundError)."""
+
+    def history(self, model: str) -> builtins.list[MonitoringSettingsRecord]:
+        """Every revision, newest first (ModelNotFoundError)."""
+
+    def settings(self, model: str) -> MonitoringSettings:
+        """The settings in force: the newest revision's, or the defaults (ModelNotFoundError)."""
+
+
 class ControlPlane(Protocol):
     """What the remote-capable commands need of a registry; ``Registry`` is one.
 
@@ -251,6 +276,10 @@ class ControlPlane(Protocol):
     @property
     def alerts(self) -> AlertControl:
         """Alert rules and alerts, changed as the caller."""
+
+    @property
+    def monitoring_settings(self) -> MonitoringSettingsControl:
+        """Monitoring settings per model, changed as the caller."""
 
     def list_models(self) -> list[Model]:
         """All registered models."""

@@ -19,6 +19,7 @@ from shipyard.cli import (
     governance,
     models,
     monitor,
+    monitor_settings,
     output,
     quickstart,
     rollouts,
@@ -58,6 +59,7 @@ app.add_typer(endpoints.endpoints_app, name="endpoints")
 app.add_typer(governance.gate_app, name="gate")
 app.add_typer(rollouts.rollout_app, name="rollout")
 monitor.monitor_app.command("check")(alerts.check)
+monitor.monitor_app.add_typer(monitor_settings.settings_app, name="settings")
 app.add_typer(monitor.monitor_app, name="monitor")
 app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(admin.audit_app, name="audit")

@@ -22,6 +22,7 @@ from shipyard.core.auditchain import ChainVerification
 from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout, validate_endpoint_name
 from shipyard.core.errors import ConflictError, InvalidInputError, RemoteError
 from shipyard.core.governance import GatePolicyRecord, PromotionRequest, RequestState
+from shipyard.core.monitoring_settings import MonitoringSettingsRecord
 from shipyard.core.rollout import RolloutPlan
 from shipyard.core.settings import Settings
 from shipyard.core.types import ApiKey, AuditEntry, Model, ModelVersion, Role, Status, StatusChange
@@ -30,6 +31,7 @@ from shipyard.registry.endpoints import KEEP
 from shipyard.registry.refs import parse_exact_ref, parse_ref
 
 if TYPE_CHECKING:
+    from shipyard.monitoring.settings import MonitoringSettings
     from shipyard.registry.gating import CurrentPolicy
 
 MAX_GATE_ROWS = 100_000
@@ -148,6 +150,11 @@ class RemoteRegistry:
     def alerts(self) -> RemoteAlerts:
         """Alert rules and alerts, as the caller's key."""
         return RemoteAlerts(self.client)
+
+    @property
+    def monitoring_settings(self) -> RemoteMonitoringSettings:
+        """Monitoring settings per model, as the caller's key."""
+        return RemoteMonitoringSettings(self.client)
 
     def ab_report(
         self,
@@ -502,6 +509,48 @@ class RemoteAlerts:
         return self.client.alerts(
             endpoint=endpoint, state=state.value if state else "all", limit=limit
         )
+
+
+class RemoteMonitoringSettings:
+    """``registry.monitoring_settings`` over HTTP: the same methods and core types.
+
+    Args:
+        client: A client acting as the caller's API key (not closed here).
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def set(
+        self, model: str, text: str, *, source: str = "monitoring settings"
+    ) -> MonitoringSettingsRecord:
+        """Store ``text`` as the next revision; needs a deployer key or above.
+
+        The text is parsed here first, so a mistake is reported with ``source`` (the file
+        name), its line and field, as the local command reports it; the server then checks
+        the column names against the model's inputs.
+        """
+        from shipyard.monitoring.settings import MonitoringSettings
+
+        MonitoringSettings.parse(text, source=source)
+        return MonitoringSettingsRecord.from_dict(self.client.set_monitoring_settings(model, text))
+
+    def current(self, model: str) -> MonitoringSettingsRecord | None:
+        """The newest revision, or None when the defaults apply."""
+        history = self.history(model)
+        return history[0] if history else None
+
+    def history(self, model: str) -> builtins.list[MonitoringSettingsRecord]:
+        """Every revision, newest first."""
+        records = self.client.monitoring_settings(model).get("history") or []
+        return [MonitoringSettingsRecord.from_dict(r) for r in records]
+
+    def settings(self, model: str) -> MonitoringSettings:
+        """The settings in force: the newest revision's, or the defaults."""
+        from shipyard.monitoring.settings import MonitoringSettings
+
+        record = self.current(model)
+        return MonitoringSettings.parse(record.text) if record else MonitoringSettings.default()
 
 
 def _evaluation_rows(data: Path) -> builtins.list[dict[str, Any]]:

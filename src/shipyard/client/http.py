@@ -26,6 +26,7 @@ from shipyard.client.errors import (
 )
 from shipyard.client.governance import GovernanceMixin
 from shipyard.client.monitoring import MonitoringMixin
+from shipyard.client.monitoring_settings import MonitoringSettingsMixin
 from shipyard.client.prediction import Prediction
 from shipyard.core.errors import ConfigurationError, InvalidInputError
 from shipyard.core.settings import Settings
@@ -42,7 +43,7 @@ Instances = Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]
 FeedbackItem = tuple[str, Any] | Mapping[str, Any]
 
 
-class Client(GovernanceMixin, MonitoringMixin, AlertsMixin):
+class Client(GovernanceMixin, MonitoringMixin, AlertsMixin, MonitoringSettingsMixin):
     """A connection to a Shipyard server, acting as one API key.
 
     Example:

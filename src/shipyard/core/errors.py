@@ -10,7 +10,9 @@ its message says what was wrong and what to do. Nothing here imports a web frame
     │   ├── ArtifactNotFoundError
     │   ├── KeyNotFoundError
     │   ├── EndpointNotFoundError
-    │   └── RevisionNotFoundError
+    │   ├── RevisionNotFoundError
+    │   ├── AlertRuleNotFoundError
+    │   └── AlertNotFoundError
     ├── InvalidInputError (422)
     │   ├── MalformedRequestError (400)    body is not valid JSON / not the protocol's shape
     │   ├── InvalidNameError
@@ -18,6 +20,7 @@ its message says what was wrong and what to do. Nothing here imports a web frame
     │   ├── SampleDataMismatchError
     │   ├── FlavorDetectionError
     │   ├── GatePolicyError                a gate policy file names the line and field
+    │   ├── MonitoringSettingsError        a monitoring settings file names the line and field
     │   └── InvalidTransitionError (409)
     ├── ConflictError (409)
     │   └── GatesFailedError               promotion refused: the failed checks are listed
@@ -163,6 +166,12 @@ class GatePolicyError(InvalidInputError):
     """A gate policy that cannot be parsed: the message names the source, line and field."""
 
     code = "invalid_gate_policy"
+
+
+class MonitoringSettingsError(InvalidInputError):
+    """Monitoring settings that cannot be parsed: the message names the source, line and field."""
+
+    code = "invalid_monitoring_settings"
 
 
 class InvalidTransitionError(InvalidInputError):

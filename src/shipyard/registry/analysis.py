@@ -77,13 +77,14 @@ def performance_report(
     until: datetime | None = None,
     metrics: list[str] | None = None,
     buckets: int | None = None,
-    min_rows: int = 30,
+    min_rows: int | None = None,
     log_root: Path | None = None,
 ) -> PerformanceReport:
     """How each version's predictions hold up against the labels that arrived for them.
 
     Per version: labelled rows, label coverage, each metric, and the difference from the
     metrics recorded at registration (``--metric``); ``buckets`` splits the window in time.
+    ``min_rows`` None takes the model's monitoring settings (``performance.min_rows``).
 
     Raises:
         EndpointNotFoundError, InvalidInputError, MissingExtraError.
@@ -92,6 +93,8 @@ def performance_report(
     from shipyard.monitoring.performance import LabelledPredictions, performance
 
     model = model_of(registry, endpoint)
+    if min_rows is None:
+        min_rows = registry.monitoring_settings.settings(model).performance_min_rows
     root = log_root or registry.settings.home / "logs"
     outcomes = load_outcomes(root, endpoint, since=since, until=until, columns=[PROBABILITIES])
     if version is not None:
@@ -144,13 +147,14 @@ def fairness_report(
     version: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    min_group_rows: int = 30,
+    min_group_rows: int | None = None,
     log_root: Path | None = None,
 ) -> FairnessReport:
     """Outcomes by group of a sensitive attribute: rates per group and Fairlearn's gaps.
 
     ``sensitive`` names an input feature, or a request metadata field (``metadata.<field>``,
     or a bare name that is not a feature). Only predictions with feedback count.
+    ``min_group_rows`` None takes the model's monitoring settings (``fairness.min_group_rows``).
 
     Raises:
         EndpointNotFoundError, InvalidInputError (absent attribute, not binary), MissingExtraError.
@@ -158,7 +162,9 @@ def fairness_report(
     from shipyard.monitoring import load_outcomes
     from shipyard.monitoring.fairness import fairness
 
-    model_of(registry, endpoint)
+    model = model_of(registry, endpoint)
+    if min_group_rows is None:
+        min_group_rows = registry.monitoring_settings.settings(model).fairness_min_group_rows
     root = log_root or registry.settings.home / "logs"
     column = sensitive
     outcomes = load_outcomes(root, endpoint, since=since, until=until, columns=[column])
@@ -212,19 +218,22 @@ def drift_report(
     since: datetime | None = None,
     until: datetime | None = None,
     last: int | None = None,
-    evidently_compatible: bool = False,
+    evidently_compatible: bool | None = None,
     log_root: Path | None = None,
 ) -> EndpointDrift:
     """Which inputs and outputs of ``endpoint`` drifted from the version's reference data.
 
     Compares the logged inputs and predictions of one version (default: the one with most
     of the endpoint's traffic) in the window with the reference sample stored at its
-    registration, column by column (``shipyard.monitoring.drift``).
+    registration, column by column (``shipyard.monitoring.drift``), with the model's monitoring
+    settings (methods, thresholds, ``drift_share``, ``min_rows``; per-column settings for
+    columns this version lacks are left out). ``evidently_compatible`` None takes the
+    settings' ``evidently``; True or False overrides it.
 
     Raises:
         EndpointNotFoundError, InvalidInputError (no reference data), MissingExtraError.
     """
-    from shipyard.monitoring.drift import DriftOptions, dataset_drift
+    from shipyard.monitoring.drift import dataset_drift
     from shipyard.monitoring.window import load_window
 
     model = model_of(registry, endpoint)
@@ -243,7 +252,9 @@ def drift_report(
     columns = [*names, "prediction"]
     current = {c: window.table.column(c) for c in columns if c in window.table.column_names}
     expected = {c: reference.column(c) for c in columns if c in reference.column_names}
-    options = DriftOptions(evidently_compatible=evidently_compatible)
+    options = registry.monitoring_settings.settings(model).drift_options(
+        evidently_compatible=evidently_compatible, columns=set(expected) | set(current)
+    )
     return EndpointDrift(endpoint, model, number, dataset_drift(expected, current, options=options))
 
 

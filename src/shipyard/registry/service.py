@@ -47,6 +47,7 @@ from shipyard.registry.approvals import Approvals
 from shipyard.registry.endpoints import Endpoints
 from shipyard.registry.gating import Gates
 from shipyard.registry.lineage import git_state, local_actor
+from shipyard.registry.monitoring_settings import MonitoringSettingsService
 from shipyard.registry.promotion import apply_move
 from shipyard.registry.refs import parse_exact_ref, parse_ref
 from shipyard.registry.registration import (
@@ -163,6 +164,11 @@ class Registry:
     def approvals(self) -> Approvals:
         """Promotion requests and their approvals."""
         return Approvals(self)
+
+    @property
+    def monitoring_settings(self) -> MonitoringSettingsService:
+        """Monitoring settings per model (drift tests, thresholds, rows), with history."""
+        return MonitoringSettingsService(self)
 
     def __enter__(self) -> Registry:
         return self

@@ -22,6 +22,7 @@ from shipyard.core.governance import (
     RequestState,
     VersionCheck,
 )
+from shipyard.core.monitoring_settings import MonitoringSettingsRecord
 from shipyard.core.rollout import RolloutPlan
 from shipyard.core.traffic import TrafficPolicy
 from shipyard.core.types import (
@@ -446,6 +447,37 @@ class LeaseRepository(Protocol):
         ...
 
 
+class MonitoringSettingsRepository(Protocol):
+    """A model's monitoring settings, as YAML text, one revision per change."""
+
+    def add(self, model: str, text: str, *, actor: str, at: datetime) -> MonitoringSettingsRecord:
+        """Store ``text`` as the model's next revision (1 for the first); not idempotent.
+
+        Concurrent calls for one model must hold the model's lock (``ModelRepository.lock_model``)
+        to get distinct numbers; without it one of them fails on the unique revision.
+
+        Raises:
+            ModelNotFoundError.
+        """
+        ...
+
+    def latest(self, model: str) -> MonitoringSettingsRecord | None:
+        """The newest revision, or None when the model has none.
+
+        Raises:
+            ModelNotFoundError.
+        """
+        ...
+
+    def history(self, model: str) -> list[MonitoringSettingsRecord]:
+        """Every revision, newest first (empty when the model has none).
+
+        Raises:
+            ModelNotFoundError.
+        """
+        ...
+
+
 class StoreSession(Protocol):
     """One transaction over every aggregate."""
 
@@ -487,6 +519,11 @@ class StoreSession(Protocol):
     @property
     def leases(self) -> LeaseRepository:
         """Expiring leases for periodic work."""
+        ...
+
+    @property
+    def monitoring_settings(self) -> MonitoringSettingsRepository:
+        """Monitoring settings per model, with their history."""
         ...
 
 

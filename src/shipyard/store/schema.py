@@ -354,3 +354,18 @@ leases = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
 )
+
+# -- monitoring settings (migration 0005) --------------------------------------------------
+
+# A model's monitoring settings as the YAML text the user wrote; every change is a new revision.
+monitoring_settings = sa.Table(
+    "monitoring_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("model_id", "revision"),
+)

@@ -17,6 +17,7 @@ from shipyard.store.sql_endpoints import SqlEndpointRepository
 from shipyard.store.sql_governance import SqlGovernanceRepository
 from shipyard.store.sql_keys import SqlKeyRepository
 from shipyard.store.sql_models import SqlModelRepository
+from shipyard.store.sql_monitoring_settings import SqlMonitoringSettingsRepository
 from shipyard.store.sql_rollouts import SqlRolloutRepository
 
 
@@ -32,6 +33,7 @@ class SqlSession:
         self._rollouts = SqlRolloutRepository(connection)
         self._alerts = SqlAlertRepository(connection)
         self._leases = SqlLeaseRepository(connection)
+        self._monitoring_settings = SqlMonitoringSettingsRepository(connection)
 
     @property
     def models(self) -> SqlModelRepository:
@@ -72,6 +74,11 @@ class SqlSession:
     def leases(self) -> SqlLeaseRepository:
         """See StoreSession.leases."""
         return self._leases
+
+    @property
+    def monitoring_settings(self) -> SqlMonitoringSettingsRepository:
+        """See StoreSession.monitoring_settings."""
+        return self._monitoring_settings
 
 
 class SqlMetadataStore:
