@@ -145,3 +145,22 @@ async def test_the_drift_route_takes_the_stored_settings(served: Served, model_d
         radius = next(c for c in after["columns"] if c["column"] == "mean radius")
         assert (radius["method"], radius["threshold"]) == ("psi", 0.5)
         assert radius["statistic_kind"] == "distance"
+
+
+async def test_report_routes_take_row_minimums_and_evidently_from_the_settings(
+    served: Served, model_dir: Path
+) -> None:
+    log_cancer(served, model_dir)
+    served.registry.monitoring_settings.set(
+        "cancer",
+        "drift:\n  evidently: true\nperformance:\n  min_rows: 7\nfairness:\n  min_group_rows: 9\n",
+    )
+    headers = served.headers(Role.VIEWER)
+    async with running_app(served.settings) as client:
+        performance = await client.get("/api/v1/monitoring/cancer/performance", headers=headers)
+        explicit = await client.get(
+            "/api/v1/monitoring/cancer/performance?min_rows=3", headers=headers
+        )
+    assert performance.status_code == 200, performance.text
+    assert performance.json()["min_rows"] == 7  # the model's setting, not the old default 30
+    assert explicit.json()["min_rows"] == 3  # an explicit value still wins

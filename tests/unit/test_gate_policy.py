@@ -258,6 +258,11 @@ ERRORS = [
         "policy.yaml line 1: approvals: expected a non-negative integer, got a value tagged",
         id="python-tag-on-scalar",
     ),
+    pytest.param(
+        "approvals: !!int oops\n",
+        "policy.yaml line 1: approvals: expected a non-negative integer, got a value tagged",
+        id="int-tag-on-a-word",
+    ),
 ]
 
 

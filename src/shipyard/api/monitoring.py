@@ -34,8 +34,12 @@ def drift(
     until: datetime | None = None,
     last: Annotated[int | None, Query(ge=1, description="only the newest N predictions")] = None,
     evidently: Annotated[
-        bool, Query(description="Evidently's exact tests (goodness-of-fit chi-square)")
-    ] = False,
+        bool | None,
+        Query(
+            description="Evidently's exact tests (goodness-of-fit chi-square, bare distance "
+            "cut-offs); default: the model's monitoring settings"
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Which inputs and outputs drifted from the version's reference sample.
 
@@ -64,7 +68,9 @@ def performance(
     since: datetime | None = None,
     until: datetime | None = None,
     buckets: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    min_rows: Annotated[int, Query(ge=1)] = 30,
+    min_rows: Annotated[
+        int | None, Query(ge=1, description="default: the model's monitoring settings, else 30")
+    ] = None,
 ) -> dict[str, Any]:
     """Each version's metrics on its labelled predictions, against its validation metrics.
 
@@ -93,7 +99,9 @@ def fairness(
     window: Window = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    min_group_rows: Annotated[int, Query(ge=1)] = 30,
+    min_group_rows: Annotated[
+        int | None, Query(ge=1, description="default: the model's monitoring settings, else 30")
+    ] = None,
 ) -> dict[str, Any]:
     """Per-group count, selection rate, TPR, FPR, accuracy, and Fairlearn's parity gaps."""
     report = fairness_report(

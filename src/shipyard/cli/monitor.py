@@ -41,12 +41,14 @@ def drift(
     version: Version = None,
     last: Annotated[int | None, typer.Option(min=1, help="Only the newest N predictions.")] = None,
     evidently: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--evidently",
-            help="Evidently's exact tests (its goodness-of-fit chi-square), for identical numbers.",
+            "--evidently/--no-evidently",
+            help="Evidently's exact tests (its goodness-of-fit chi-square, bare distance "
+            "cut-offs), for identical numbers (default: the model's monitoring settings, else "
+            "off).",
         ),
-    ] = False,
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Which inputs and outputs drifted from the version's reference data, and by how much."""
@@ -85,8 +87,13 @@ def performance(
         int | None, typer.Option(min=1, max=1000, help="Split the window into N time buckets.")
     ] = None,
     min_rows: Annotated[
-        int, typer.Option(min=1, help="Labelled predictions below which numbers are unreliable.")
-    ] = 30,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Labelled predictions below which numbers are unreliable (default: the "
+            "model's monitoring settings, else 30).",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Accuracy (or error) per version from late labels, coverage, and vs validation metrics."""
@@ -149,8 +156,13 @@ def fairness(
     window: Window = None,
     version: Version = None,
     min_group_rows: Annotated[
-        int, typer.Option(min=1, help="Groups smaller than this are flagged small.")
-    ] = 30,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Groups smaller than this are flagged small (default: the model's monitoring "
+            "settings, else 30).",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Outcomes by group: selection rate, TPR, FPR, accuracy, and Fairlearn's parity gaps."""

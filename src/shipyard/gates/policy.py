@@ -465,7 +465,7 @@ class _Parser:
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = self.constructor.construct_object(node)
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError, TypeError):  # e.g. `!!int oops`
                 self._fail(node, path, f"expected {expected}, got a value tagged {node.tag!r}")
             if accepts(value):
                 return value
