@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -292,3 +293,47 @@ def test_bad_rules_are_refused_with_what_to_do(cancer_registry: Registry) -> Non
     with pytest.raises(AlertRuleNotFoundError, match="alerts rules cancer"):
         alerts.delete_rule("cancer", "y")
     assert [r.name for r in alerts.rules("cancer")] == ["x"]
+
+
+def test_a_rule_deleted_while_it_is_checked_raises_nothing(
+    cancer_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = cancer_registry
+    registry.alerts.add_rule("cancer", "quiet", metric="predictions", comparison="below",
+                             threshold=10)  # fmt: skip
+    from shipyard.registry import alert_checks
+
+    real = alert_checks.evaluate
+
+    def evaluate_then_delete(rule: Any, reports: Any) -> Any:
+        found = real(rule, reports)
+        registry.alerts.delete_rule("cancer", "quiet")  # someone deletes it meanwhile
+        return found
+
+    monkeypatch.setattr(alert_checks, "evaluate", evaluate_then_delete)
+    result = registry.alerts.check(now=T0)
+    assert result.evaluations[0].breached is True
+    assert result.transitions == () and result.firing == ()  # nothing left firing forever
+    assert registry.alerts.history() == []
+
+
+def test_a_webhook_that_missed_an_event_gets_it_later(
+    cancer_registry: Registry,
+) -> None:
+    from shipyard.registry.alert_delivery import Dispatcher
+
+    registry = cancer_registry
+    with webhook_receiver() as hook:
+        hook.statuses = [503, 503, 503]  # down for the whole first series
+        registry.alerts.add_rule("cancer", "quiet", metric="predictions", comparison="below",
+                                 threshold=10, window_seconds=60, webhooks=[hook.url])  # fmt: skip
+        [alert] = registry.alerts.check(retry=FAST).transitions
+        assert [d.delivered for d in alert.deliveries] == [False]
+        dispatcher = Dispatcher(registry, command=None, retry=FAST)
+        assert dispatcher.redeliver(registry.now()) == 0  # too soon: waits a minute first
+        assert dispatcher.redeliver(registry.now() + timedelta(minutes=2)) == 1
+        assert dispatcher.redeliver(registry.now() + timedelta(minutes=30)) == 0  # delivered
+        bodies = hook.wait_for(4)
+    [stored] = registry.alerts.history()
+    assert [d.delivered for d in stored.deliveries] == [False, True]
+    assert bodies[-1]["event"] == "firing" and bodies[-1]["alert"]["id"] == alert.id

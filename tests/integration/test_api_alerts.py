@@ -169,3 +169,57 @@ async def test_a_slow_webhook_never_holds_up_predictions(served: Served) -> None
                 slowest = max(slowest, asyncio.get_running_loop().time() - started)
                 await asyncio.sleep(0.05)
     assert slowest < 1.0  # answered while the webhook was still waiting to reply
+
+
+async def test_readers_see_webhook_hosts_only_and_oversized_values_are_refused(
+    served: Served,
+) -> None:
+    deployer, viewer = served.headers(Role.DEPLOYER), served.headers(Role.VIEWER)
+    secret = "https://hooks.example.com/services/T0/B0/s3cr3t?token=abc"
+    rule = {"name": "quiet", "metric": "predictions", "threshold": 5, "comparison": "below",
+            "webhooks": [secret]}  # fmt: skip
+    async with running_app(served.settings) as client:
+        assert (await client.post("/api/v1/endpoints/sum/alert-rules", json=rule,
+                                  headers=deployer)).status_code == 201  # fmt: skip
+        as_viewer = await client.get("/api/v1/alert-rules", headers=viewer)
+        as_deployer = await client.get("/api/v1/alert-rules", headers=deployer)
+        too_big = [
+            await client.post(
+                "/api/v1/endpoints/sum/alert-rules",
+                json={**rule, "name": f"x{i}", **extra},
+                headers=deployer,
+            )
+            for i, extra in enumerate(
+                [{"min_samples": 2**31}, {"version": 2**31}, {"sensitive": "s" * 201}]
+            )
+        ]
+        huge_id = await client.get("/api/v1/alerts/99999999999999999999", headers=viewer)
+    assert as_viewer.json()["rules"][0]["webhooks"] == ["https://hooks.example.com/…"]
+    assert as_deployer.json()["rules"][0]["webhooks"] == [secret]
+    assert [r.status_code for r in too_big] == [422, 422, 422]
+    assert all("error" in r.json() for r in too_big)
+    assert huge_id.status_code == 422
+
+
+def test_a_worker_that_loses_the_lease_retires_what_it_published(served: Served) -> None:
+    from shipyard.server.monitor import MonitorLoop
+    from shipyard.serving.metrics import ServingMetrics
+
+    logs = served.settings.home / "logs"
+    mine, theirs = ServingMetrics(), ServingMetrics()  # two replicas: two registries
+    first = MonitorLoop(served.registry, mine, logs, holder="a", interval=60, window=3600)
+    second = MonitorLoop(served.registry, theirs, logs, holder="b", interval=60, window=3600)
+    served.registry.alerts.add_rule(
+        "cancer", "quiet", metric="predictions", comparison="below", threshold=1, min_samples=1
+    )
+    assert first.tick() is not None
+    first.release()
+    assert second.tick() is not None  # the other replica has the pass now
+    assert first.tick() is None  # ...so this one is on standby
+
+    def series(metrics: ServingMetrics) -> list[float]:
+        family = next(f for f in metrics.collect() if f.name == "shipyard_alerts_firing")
+        return [s.value for s in family.samples]
+
+    assert series(mine) == []  # its old "firing" series would otherwise stay at 1 for ever
+    assert series(theirs) == [1.0]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipyard.api.deps import Deployer, Reader, registry_for
+from shipyard.api.deps import Caller, Deployer, Reader, registry_for
+from shipyard.core.access import Permission, role_allows
 from shipyard.core.alerts import AlertState
 from shipyard.core.durations import parse_duration
 
 router = APIRouter(prefix="/api/v1")
+
+MAX_INT = 2**31 - 1
+"""The largest integer the store's columns hold (PostgreSQL INTEGER)."""
 
 
 class RuleBody(BaseModel):
@@ -19,28 +23,39 @@ class RuleBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="unique per endpoint, e.g. drift-high")
-    metric: str = Field(description="drift_share, accuracy, demographic_parity_difference, …")
+    name: str = Field(max_length=64, description="unique per endpoint, e.g. drift-high")
+    metric: str = Field(
+        max_length=64, description="drift_share, accuracy, demographic_parity_difference, …"
+    )
     threshold: float
     comparison: Literal["above", "below"] = "above"
-    window: str = Field("1h", description="the trailing window each check looks at, e.g. 1h")
-    min_samples: int = Field(100, ge=1, description="rows a check needs for a verdict")
-    version: int | None = Field(None, ge=1, description="only this version's predictions")
-    sensitive: str | None = Field(None, description="the attribute of a fairness metric")
-    webhooks: list[str] = Field(default_factory=list, max_length=20)
+    window: str = Field(
+        "1h", max_length=32, description="the trailing window each check looks at, e.g. 1h"
+    )
+    min_samples: int = Field(100, ge=1, le=MAX_INT, description="rows a check needs for a verdict")
+    version: int | None = Field(
+        None, ge=1, le=MAX_INT, description="only this version's predictions"
+    )
+    sensitive: str | None = Field(
+        None, max_length=200, description="the attribute of a fairness metric"
+    )
+    webhooks: list[Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 @router.get("/endpoints/{endpoint}/alert-rules", tags=["alerts"], summary="An endpoint's rules")
 def list_rules(endpoint: str, request: Request, caller: Reader) -> dict[str, Any]:
     """The endpoint's alert rules."""
     rules = registry_for(request, caller).alerts.rules(endpoint)
-    return {"rules": [r.to_dict() for r in rules]}
+    return {"rules": [r.to_dict(redact=_redact(caller)) for r in rules]}
 
 
 @router.get("/alert-rules", tags=["alerts"], summary="Every endpoint's rules")
 def list_all_rules(request: Request, caller: Reader) -> dict[str, Any]:
     """Every live alert rule, by endpoint then name."""
-    return {"rules": [r.to_dict() for r in registry_for(request, caller).alerts.rules()]}
+    rules = registry_for(request, caller).alerts.rules()
+    return {"rules": [r.to_dict(redact=_redact(caller)) for r in rules]}
 
 
 @router.post(
@@ -89,13 +104,15 @@ def list_alerts(
         state=None if state == "all" else AlertState(state),
         limit=limit,
     )
-    return {"alerts": [a.to_dict() for a in alerts]}
+    return {"alerts": [a.to_dict(redact=_redact(caller)) for a in alerts]}
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"], summary="One alert")
-def get_alert(alert_id: int, request: Request, caller: Reader) -> dict[str, Any]:
+def get_alert(
+    alert_id: Annotated[int, Path(ge=1, le=MAX_INT)], request: Request, caller: Reader
+) -> dict[str, Any]:
     """One alert with its deliveries."""
-    return registry_for(request, caller).alerts.get(alert_id).to_dict()
+    return registry_for(request, caller).alerts.get(alert_id).to_dict(redact=_redact(caller))
 
 
 @router.post("/alerts/check", tags=["alerts"], summary="Check the alert rules now")
@@ -107,3 +124,8 @@ def check(request: Request, caller: Deployer, endpoint: str | None = None) -> di
     """
     result = registry_for(request, caller).alerts.check(endpoint=endpoint)
     return result.to_dict()
+
+
+def _redact(caller: Caller) -> bool:
+    """Readers without deploy rights see webhook hosts only, never paths, tokens or commands."""
+    return caller.role is not None and not role_allows(caller.role, Permission.DEPLOY)

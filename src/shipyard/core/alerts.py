@@ -132,8 +132,8 @@ class AlertRule:
             f"{format_seconds(self.window_seconds)}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        """JSON-ready form; ``redact`` shows webhooks as scheme and host only (see ``redact``)."""
         return {
             "id": self.id,
             "endpoint": self.endpoint,
@@ -146,7 +146,7 @@ class AlertRule:
             "min_samples": self.min_samples,
             "version": self.version,
             "sensitive": self.sensitive,
-            "webhooks": list(self.webhooks),
+            "webhooks": [redact_target("webhook", u) if redact else u for u in self.webhooks],
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
             "description": self.describe(),
@@ -236,13 +236,13 @@ class Delivery:
     error: str | None
     at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        """JSON-ready form; ``redact`` hides the target's path, query and credentials."""
         return {
             "alert_id": self.alert_id,
             "event": self.event.value,
             "kind": self.kind,
-            "target": self.target,
+            "target": redact_target(self.kind, self.target) if redact else self.target,
             "attempts": self.attempts,
             "delivered": self.delivered,
             "status": self.status,
@@ -267,6 +267,7 @@ class Alert:
         resolved_value: The metric when it resolved, else None.
         detail: The firing check's detail.
         deliveries: Delivery results, oldest first.
+        rule_id: The rule's store id.
     """
 
     id: int
@@ -283,6 +284,7 @@ class Alert:
     resolved_value: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     deliveries: tuple[Delivery, ...] = ()
+    rule_id: int = 0
 
     def summary(self) -> str:
         """One line for people: what crossed what, where."""
@@ -298,11 +300,12 @@ class Alert:
             f"the threshold {self.threshold:g} (rule {self.rule!r}, {self.samples} rows)"
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
         """JSON-ready form (also the body webhooks and commands receive, as ``alert``)."""
         return {
             "id": self.id,
             "rule": self.rule,
+            "rule_id": self.rule_id,
             "endpoint": self.endpoint,
             "metric": self.metric,
             "state": self.state.value,
@@ -315,7 +318,7 @@ class Alert:
             "resolved_value": _finite(self.resolved_value),
             "detail": self.detail,
             "summary": self.summary(),
-            "deliveries": [d.to_dict() for d in self.deliveries],
+            "deliveries": [d.to_dict(redact=redact) for d in self.deliveries],
         }
 
     @classmethod
@@ -336,6 +339,7 @@ class Alert:
             resolved_at=datetime.fromisoformat(resolved) if resolved else None,
             resolved_value=data.get("resolved_value"),
             detail=data.get("detail") or {},
+            rule_id=int(data.get("rule_id") or 0),
             deliveries=tuple(
                 Delivery(
                     alert_id=int(d["alert_id"]),
@@ -362,12 +366,33 @@ class Transition:
     rule: AlertRule
 
 
+def redact_target(kind: str, target: str) -> str:
+    """A delivery target as people without deploy rights may see it.
+
+    Webhook URLs often carry their secret (a chat hook's token path, ``user:pass@``, a query
+    key), and the command line is the server's own configuration: readers see the scheme and
+    host of a webhook, and only that a command ran.
+    """
+    if kind != "webhook":
+        return "(command)"
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…"
+
+
 def format_seconds(seconds: float) -> str:
-    """``3600`` → ``1h``: the largest unit that divides the duration."""
+    """``3600`` → ``1h``: the largest unit that divides the duration, exactly.
+
+    The text parses back to the same number of seconds (``parse_duration``), so a window sent
+    through the API as text is the window the user gave.
+    """
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+    if float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"
 
 
 def _finite(value: float | None) -> float | None:

@@ -7,14 +7,24 @@ the source, the line and the field path. Plain frozen dataclasses; no I/O, no ev
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
 from shipyard.core.errors import GatePolicyError, InvalidInputError
+from shipyard.gates._yaml_fields import (
+    DocumentKind,
+    FieldReader,
+    is_bool,
+    is_int,
+    is_null,
+    is_number,
+    is_str,
+    shown,
+)
 from shipyard.gates.metrics import FAIRNESS_METRICS, KNOWN_METRICS, metric_info, suggest
 
 SECTIONS = ("approvals", "metrics", "champion", "fairness", "latency", "schema", "integrity")
@@ -224,29 +234,40 @@ def _bound_problem(metric: str, value: float) -> str | None:
 
 # -- parsing ----------------------------------------------------------------------------------
 
-_ScalarCheck = Callable[[Any], bool]
+
+# The policy's own wording (quoted path, choices only when nothing is close), as
+# docs/rollouts.md quotes it; monitoring settings word the same mistake their own way.
+def _unknown_field(path: str, key: str, allowed: Sequence[str]) -> str:
+    hint = suggest(key, allowed) or f" (expected one of: {', '.join(allowed)})"
+    return f"unknown field {path!r}{hint}"
+
+
+_POLICY = DocumentKind(
+    error=GatePolicyError,
+    noun="policy",
+    shape=f"a policy is one YAML mapping of sections ({', '.join(SECTIONS)})",
+    key_names="field names",
+    unknown_field=_unknown_field,
+)
 
 
 class _Parser:
     """Walks the composed YAML node tree, so every error can name the line it comes from."""
 
     def __init__(self, source: str) -> None:
-        self.source = source
-        self.constructor = yaml.SafeLoader("")
-        # Key node of each value node seen, to point at the key when a name is wrong.
-        self.key_nodes: dict[int, yaml.Node] = {}
+        self.reader = FieldReader(_POLICY, source)
 
     def policy(self, text: str) -> GatePolicy:
-        root = self._compose(text)
+        root = self.reader.compose(text)
         if root is None:
             return GatePolicy()
-        fields = self._mapping(root, "", SECTIONS, what="a mapping of policy sections")
+        fields = self.reader.mapping(root, "", SECTIONS, what="a mapping of policy sections")
         policy = GatePolicy()
         if "approvals" in fields:
             node = fields["approvals"]
-            value = self._scalar(node, "approvals", _is_int, "a non-negative integer")
+            value = self.reader.scalar(node, "approvals", is_int, "a non-negative integer")
             if value < 0:
-                self._fail(node, "approvals", f"expected a non-negative integer, got {value}")
+                self.reader.fail(node, "approvals", f"expected a non-negative integer, got {value}")
             policy = replace(policy, approvals=value)
         if "metrics" in fields:
             policy = replace(policy, metrics=self._metrics(fields["metrics"]))
@@ -265,47 +286,49 @@ class _Parser:
     # sections
 
     def _metrics(self, node: yaml.Node) -> tuple[MetricThreshold, ...]:
-        if _is_null(node):
+        if is_null(node):
             return ()
         thresholds = []
-        entries = self._mapping(node, "metrics", None, what="a mapping of metric names")
+        entries = self.reader.mapping(node, "metrics", None, what="a mapping of metric names")
         for name, value in entries.items():
             path = f"metrics.{name}"
             if name not in KNOWN_METRICS:
-                self._fail(
-                    self.key_nodes[id(value)],
+                self.reader.fail(
+                    self.reader.key_of(value),
                     path,
                     f"unknown metric {name!r}{suggest(name, list(KNOWN_METRICS))}; "
                     f"known metrics: {', '.join(KNOWN_METRICS)}",
                 )
-            bounds = self._mapping(
+            bounds = self.reader.mapping(
                 value, path, ("min", "max"), what="a mapping with min and/or max"
             )
             if not bounds:
-                self._fail(value, path, "give min, max or both")
+                self.reader.fail(value, path, "give min, max or both")
             parsed = {k: self._bound(name, n, f"{path}.{k}") for k, n in bounds.items()}
             low, high = parsed.get("min"), parsed.get("max")
             if low is not None and high is not None and low > high:
-                self._fail(value, path, f"min {low:g} is greater than max {high:g}")
+                self.reader.fail(value, path, f"min {low:g} is greater than max {high:g}")
             thresholds.append(MetricThreshold(name, low, high))
         return tuple(thresholds)
 
     def _bound(self, metric: str, node: yaml.Node, path: str) -> float:
-        value = float(self._scalar(node, path, _is_number, "a number"))
+        value = float(self.reader.scalar(node, path, is_number, "a number"))
         problem = _bound_problem(metric, value)
         if problem:
-            self._fail(node, path, problem)
+            self.reader.fail(node, path, problem)
         return value
 
     def _champion(self, node: yaml.Node) -> ChampionRule | None:
-        if _is_null(node):
+        if is_null(node):
             return None
-        fields = self._mapping(node, "champion", ("metric", "max_regression"))
+        fields = self.reader.mapping(node, "champion", ("metric", "max_regression"))
         if "metric" not in fields:
-            self._fail(node, "champion.metric", "required: the metric to compare on, e.g. accuracy")
-        metric = self._scalar(fields["metric"], "champion.metric", _is_str, "a metric name")
+            self.reader.fail(
+                node, "champion.metric", "required: the metric to compare on, e.g. accuracy"
+            )
+        metric = self.reader.scalar(fields["metric"], "champion.metric", is_str, "a metric name")
         if metric not in KNOWN_METRICS:
-            self._fail(
+            self.reader.fail(
                 fields["metric"],
                 "champion.metric",
                 f"unknown metric {metric!r}{suggest(metric, list(KNOWN_METRICS))}; "
@@ -315,9 +338,9 @@ class _Parser:
         if "max_regression" in fields:
             node = fields["max_regression"]
             path = "champion.max_regression"
-            value = float(self._scalar(node, path, _is_number, "a number"))
+            value = float(self.reader.scalar(node, path, is_number, "a number"))
             if not math.isfinite(value) or value < 0:
-                self._fail(
+                self.reader.fail(
                     node,
                     path,
                     f"expected a number >= 0 (how much worse than the champion the candidate "
@@ -327,14 +350,14 @@ class _Parser:
         return rule
 
     def _fairness(self, node: yaml.Node) -> FairnessRule | None:
-        if _is_null(node):
+        if is_null(node):
             return None
-        fields = self._mapping(node, "fairness", None)
+        fields = self.reader.mapping(node, "fairness", None)
         for name, value in fields.items():
             if name != "sensitive" and name not in FAIRNESS_METRICS:
                 known = ", ".join(FAIRNESS_METRICS)
-                self._fail(
-                    self.key_nodes[id(value)],
+                self.reader.fail(
+                    self.reader.key_of(value),
                     f"fairness.{name}",
                     f"unknown fairness metric {name!r}"
                     f"{suggest(name, ['sensitive', *FAIRNESS_METRICS])}; known fairness "
@@ -348,177 +371,69 @@ class _Parser:
             if name == "sensitive":
                 continue
             path = f"fairness.{name}"
-            bounds = self._mapping(value, path, ("max",), what="a mapping with max")
+            bounds = self.reader.mapping(value, path, ("max",), what="a mapping with max")
             if "max" not in bounds:
-                self._fail(value, f"{path}.max", "required: the largest difference allowed")
-            limit = float(self._scalar(bounds["max"], f"{path}.max", _is_number, "a number"))
+                self.reader.fail(value, f"{path}.max", "required: the largest difference allowed")
+            limit = float(self.reader.scalar(bounds["max"], f"{path}.max", is_number, "a number"))
             if not 0 <= limit <= 1:
-                self._fail(bounds["max"], f"{path}.max", f"expected 0 to 1, got {limit:g}")
+                self.reader.fail(bounds["max"], f"{path}.max", f"expected 0 to 1, got {limit:g}")
             limits.append(FairnessLimit(name, limit))
         return FairnessRule(tuple(sensitive), tuple(limits))
 
     def _names(self, node: yaml.Node, path: str) -> list[str]:
-        if isinstance(node, yaml.ScalarNode) and not _is_null(node):
+        if isinstance(node, yaml.ScalarNode) and not is_null(node):
             return [self._column(node, path)]
         if not isinstance(node, yaml.SequenceNode):
-            self._fail(node, path, f"expected a list of column names, got {_shown(node)}")
+            self.reader.fail(node, path, f"expected a list of column names, got {shown(node)}")
         names: list[str] = []
         for i, item in enumerate(node.value):
             name = self._column(item, f"{path}[{i}]")
             if name in names:
-                self._fail(item, f"{path}[{i}]", f"column {name!r} is listed twice")
+                self.reader.fail(item, f"{path}[{i}]", f"column {name!r} is listed twice")
             names.append(name)
         return names
 
     def _column(self, node: yaml.Node, path: str) -> str:
         expected = "a column name (quote names YAML reads as numbers, dates or booleans)"
-        name: str = self._scalar(node, path, _is_str, expected)
+        name: str = self.reader.scalar(node, path, is_str, expected)
         if not name:
-            self._fail(node, path, "expected a column name, got an empty string")
+            self.reader.fail(node, path, "expected a column name, got an empty string")
         return name
 
     def _latency(self, node: yaml.Node) -> LatencyBudget | None:
-        if _is_null(node):
+        if is_null(node):
             return None
-        fields = self._mapping(node, "latency", ("p99_ms", "require_pilot"))
+        fields = self.reader.mapping(node, "latency", ("p99_ms", "require_pilot"))
         if "p99_ms" not in fields:
-            self._fail(node, "latency.p99_ms", "required: the p99 budget in milliseconds")
-        p99 = float(self._scalar(fields["p99_ms"], "latency.p99_ms", _is_number, "a number"))
+            self.reader.fail(node, "latency.p99_ms", "required: the p99 budget in milliseconds")
+        p99 = float(self.reader.scalar(fields["p99_ms"], "latency.p99_ms", is_number, "a number"))
         if not math.isfinite(p99) or p99 <= 0:
-            self._fail(fields["p99_ms"], "latency.p99_ms", f"expected a number > 0, got {p99:g}")
+            self.reader.fail(
+                fields["p99_ms"], "latency.p99_ms", f"expected a number > 0, got {p99:g}"
+            )
         budget = LatencyBudget(p99)
         if "require_pilot" in fields:
-            flag = self._scalar(
-                fields["require_pilot"], "latency.require_pilot", _is_bool, "true or false"
+            flag = self.reader.scalar(
+                fields["require_pilot"], "latency.require_pilot", is_bool, "true or false"
             )
             budget = replace(budget, require_pilot=flag)
         return budget
 
     def _schema(self, node: yaml.Node) -> SchemaMode:
         choices = " or ".join(m.value for m in SchemaMode)
-        value = self._scalar(node, "schema", _is_str, choices)
+        value = self.reader.scalar(node, "schema", is_str, choices)
         try:
             return SchemaMode(value)
         except ValueError:
-            self._fail(node, "schema", f"expected {choices}, got {value!r}")
+            self.reader.fail(node, "schema", f"expected {choices}, got {value!r}")
 
     def _integrity(self, node: yaml.Node) -> bool:
-        if _is_null(node):
+        if is_null(node):
             return False
-        fields = self._mapping(node, "integrity", ("require_signature",))
+        fields = self.reader.mapping(node, "integrity", ("require_signature",))
         if "require_signature" not in fields:
             return False
-        flag: bool = self._scalar(
-            fields["require_signature"], "integrity.require_signature", _is_bool, "true or false"
+        flag: bool = self.reader.scalar(
+            fields["require_signature"], "integrity.require_signature", is_bool, "true or false"
         )
         return flag
-
-    # nodes
-
-    def _compose(self, text: str) -> yaml.Node | None:
-        try:
-            return yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            raise GatePolicyError(
-                f"{self.source}{_yaml_problem(exc)}. Fix the syntax; a policy is one YAML "
-                "mapping of sections (approvals, metrics, champion, fairness, latency, schema, "
-                "integrity)."
-            ) from None
-        except yaml.YAMLError as exc:
-            raise GatePolicyError(f"{self.source}: invalid YAML: {exc}") from None
-
-    def _mapping(
-        self,
-        node: yaml.Node,
-        path: str,
-        allowed: tuple[str, ...] | None,
-        *,
-        what: str = "a mapping",
-    ) -> dict[str, yaml.Node]:
-        """The value nodes of a mapping by key, refusing unknown and repeated keys.
-
-        A null value (a section with everything commented out) is an empty mapping.
-        """
-        if _is_null(node):
-            return {}
-        if not isinstance(node, yaml.MappingNode):
-            self._fail(node, path or "policy", f"expected {what}, got {_shown(node)}")
-        fields: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = self._key(key_node, path)
-            full = f"{path}.{key}" if path else key
-            if allowed is not None and key not in allowed:
-                hint = suggest(key, allowed) or f" (expected one of: {', '.join(allowed)})"
-                raise GatePolicyError(f"{self._where(key_node)}: unknown field {full!r}{hint}")
-            if key in fields:
-                self._fail(key_node, full, "given twice; keep one")
-            fields[key] = value_node
-            self.key_nodes[id(value_node)] = key_node
-        return fields
-
-    def _key(self, node: yaml.Node, path: str) -> str:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
-            return str(node.value)
-        self._fail(node, path or "policy", f"expected field names, got {_shown(node)}")
-
-    def _scalar(self, node: yaml.Node, path: str, accepts: _ScalarCheck, expected: str) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                value = self.constructor.construct_object(node)
-            except (yaml.YAMLError, ValueError, TypeError):  # e.g. `!!int oops`
-                self._fail(node, path, f"expected {expected}, got a value tagged {node.tag!r}")
-            if accepts(value):
-                return value
-        self._fail(node, path, f"expected {expected}, got {_shown(node)}")
-
-    def _where(self, node: yaml.Node) -> str:
-        return f"{self.source} line {node.start_mark.line + 1}"
-
-    def _fail(self, node: yaml.Node, path: str, problem: str) -> NoReturn:
-        raise GatePolicyError(f"{self._where(node)}: {path}: {problem}")
-
-
-def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
-    """`` line N: invalid YAML: <problem> (<context> on line M)`` from a YAML error's marks."""
-    mark = exc.problem_mark or exc.context_mark
-    where = f" line {mark.line + 1}" if mark is not None else ""
-    problem = exc.problem or exc.context or "unreadable"
-    context = exc.context if exc.problem else None
-    if context and problem.startswith("but "):
-        problem = f"{context}, {problem}"
-    elif context:
-        at = f" on line {exc.context_mark.line + 1}" if exc.context_mark is not None else ""
-        problem = f"{problem} ({context}{at})"
-    return f"{where}: invalid YAML: {problem}"
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _shown(node: yaml.Node) -> str:
-    """A node as an error message quotes it."""
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if _is_null(node):
-        return "nothing (null)"
-    text = str(node.value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")

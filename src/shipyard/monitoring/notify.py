@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import time
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -66,16 +65,21 @@ def post_webhook(
     body: bytes,
     *,
     policy: RetryPolicy = RetryPolicy(),
-    sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> Outcome:
-    """POST ``body`` (JSON) to ``url``, retrying as ``policy`` says."""
+    """POST ``body`` (JSON) to ``url``, retrying as ``policy`` says.
+
+    ``stop`` (set when the server shuts down) ends the retries at once, so a dead webhook
+    never keeps a stopping process alive for its whole back-off.
+    """
     if urlsplit(url).scheme not in ("http", "https"):
         return Outcome(False, 0, None, f"not an http(s) URL: {url!r}")
     status: int | None = None
     error: str | None = None
+    stop = stop or threading.Event()
     for attempt in range(1, policy.attempts + 1):
-        if attempt > 1:
-            sleep(policy.wait_before(attempt))
+        if attempt > 1 and stop.wait(policy.wait_before(attempt)):
+            return Outcome(False, attempt - 1, status, f"{error}; then stopped: shutting down")
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
             url,
             data=body,

@@ -21,14 +21,23 @@ dataclasses and pure functions; no I/O but the YAML parsing, no report computed 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
 from shipyard.core.errors import MonitoringSettingsError
 from shipyard.core.monitoring_settings import MonitoringSettingsRecord
+from shipyard.gates._yaml_fields import (
+    DocumentKind,
+    FieldReader,
+    is_bool,
+    is_int,
+    is_null,
+    is_number,
+    is_str,
+)
 from shipyard.gates.metrics import suggest
 from shipyard.monitoring.drift import (
     DRIFT_TESTS,
@@ -200,35 +209,47 @@ def _column_dict(options: ColumnDriftOptions) -> dict[str, Any] | None:
 
 # -- parsing ----------------------------------------------------------------------------------
 
-_ScalarCheck = Callable[[Any], bool]
+
+# The settings' own wording (path first, choices always listed), as docs/monitoring.md quotes it;
+# the gate policy words the same mistake differently and each is pinned by its tests.
+def _unknown_field(path: str, key: str, allowed: Sequence[str]) -> str:
+    return f"{path}: unknown field{suggest(key, allowed)}; expected one of: {', '.join(allowed)}"
+
+
+_SETTINGS = DocumentKind(
+    error=MonitoringSettingsError,
+    noun="settings",
+    shape=f"settings are one YAML mapping of sections ({', '.join(SECTIONS)})",
+    key_names="names (quote names YAML reads as numbers, dates or booleans)",
+    unknown_field=_unknown_field,
+    # These messages were written without the parser's context; their tests pin that.
+    syntax_context=False,
+)
 
 
 class _Parser:
     """Walks the composed YAML node tree, so every error can name the line it comes from."""
 
     def __init__(self, source: str, columns: tuple[str, ...] | None, model: str) -> None:
-        self.source = source
+        self.reader = FieldReader(_SETTINGS, source)
         self.columns = columns
         self.model = model
-        self.constructor = yaml.SafeLoader("")
-        # Key node of each value node seen, to point at the key when a name is wrong.
-        self.key_nodes: dict[int, yaml.Node] = {}
 
     def settings(self, text: str) -> MonitoringSettings:
-        root = self._compose(text)
+        root = self.reader.compose(text)
         if root is None:
             return MonitoringSettings()
-        sections = self._mapping(root, "", SECTIONS, what="a mapping of sections")
+        sections = self.reader.mapping(root, "", SECTIONS, what="a mapping of sections")
         settings = MonitoringSettings()
         if "drift" in sections:
             settings = replace(settings, drift=self._drift(sections["drift"]))
         if "performance" in sections:
-            fields = self._mapping(sections["performance"], "performance", ("min_rows",))
+            fields = self.reader.mapping(sections["performance"], "performance", ("min_rows",))
             if "min_rows" in fields:
                 rows = self._rows(fields["min_rows"], "performance.min_rows")
                 settings = replace(settings, performance_min_rows=rows)
         if "fairness" in sections:
-            fields = self._mapping(sections["fairness"], "fairness", ("min_group_rows",))
+            fields = self.reader.mapping(sections["fairness"], "fairness", ("min_group_rows",))
             if "min_group_rows" in fields:
                 rows = self._rows(fields["min_group_rows"], "fairness.min_group_rows")
                 settings = replace(settings, fairness_min_group_rows=rows)
@@ -237,13 +258,15 @@ class _Parser:
     # sections
 
     def _drift(self, node: yaml.Node) -> DriftOptions:
-        fields = self._mapping(node, "drift", DRIFT_FIELDS)
+        fields = self.reader.mapping(node, "drift", DRIFT_FIELDS)
         values: dict[str, Any] = {}
         if "drift_share" in fields:
             share_node = fields["drift_share"]
-            share = float(self._scalar(share_node, "drift.drift_share", _is_number, "a number"))
+            share = float(
+                self.reader.scalar(share_node, "drift.drift_share", is_number, "a number")
+            )
             if not 0 < share <= 1:
-                self._fail(
+                self.reader.fail(
                     share_node,
                     "drift.drift_share",
                     f"expected a share above 0 and at most 1 (0.5: half the tested columns), "
@@ -253,8 +276,8 @@ class _Parser:
         if "min_rows" in fields:
             values["min_rows"] = self._rows(fields["min_rows"], "drift.min_rows")
         if "evidently" in fields:
-            values["evidently_compatible"] = self._scalar(
-                fields["evidently"], "drift.evidently", _is_bool, "true or false"
+            values["evidently_compatible"] = self.reader.scalar(
+                fields["evidently"], "drift.evidently", is_bool, "true or false"
             )
         if "numeric" in fields:
             values["default_numeric"] = self._column(fields["numeric"], "drift.numeric", "numeric")
@@ -267,17 +290,17 @@ class _Parser:
         return DriftOptions(**values)
 
     def _columns(self, node: yaml.Node) -> dict[str, ColumnDriftOptions]:
-        entries = self._mapping(
+        entries = self.reader.mapping(
             node, "drift.columns", None, what="a mapping of column names to {method, threshold}"
         )
         chosen: dict[str, ColumnDriftOptions] = {}
         for name, value in entries.items():
             path = f"drift.columns.{name}"
             if not name:
-                self._fail(self.key_nodes[id(value)], path, "expected a column name, got ''")
+                self.reader.fail(self.reader.key_of(value), path, "expected a column name, got ''")
             if self.columns is not None and name not in self.columns:
-                self._fail(
-                    self.key_nodes[id(value)],
+                self.reader.fail(
+                    self.reader.key_of(value),
                     path,
                     UNKNOWN_COLUMN.format(
                         name=name,
@@ -286,16 +309,18 @@ class _Parser:
                         known=", ".join(self.columns),
                     ),
                 )
-            if _is_null(value):
-                self._fail(value, path, "expected {method, threshold}, got nothing (null)")
+            if is_null(value):
+                self.reader.fail(value, path, "expected {method, threshold}, got nothing (null)")
             chosen[name] = self._column(value, path, None)
         return chosen
 
     def _column(self, node: yaml.Node, path: str, kind: Kind | None) -> ColumnDriftOptions:
         """``{method, threshold}`` for one column or one kind; null: chosen automatically."""
-        if _is_null(node):
+        if is_null(node):
             return ColumnDriftOptions()
-        fields = self._mapping(node, path, COLUMN_FIELDS, what="a mapping with method, threshold")
+        fields = self.reader.mapping(
+            node, path, COLUMN_FIELDS, what="a mapping with method, threshold"
+        )
         allowed = methods_for(kind) if kind else [m.value for m in Method]
         if "method" not in fields:
             choices = ", ".join(allowed)
@@ -304,26 +329,26 @@ class _Parser:
                 if "threshold" in fields
                 else f"required: one of {choices}"
             )
-            self._fail(node, f"{path}.method", problem)
+            self.reader.fail(node, f"{path}.method", problem)
         method = self._method(fields["method"], f"{path}.method", kind, allowed)
         threshold = None
-        if "threshold" in fields and not _is_null(fields["threshold"]):
+        if "threshold" in fields and not is_null(fields["threshold"]):
             threshold = self._threshold(fields["threshold"], f"{path}.threshold", method)
         return ColumnDriftOptions(method, threshold)
 
     def _method(self, node: yaml.Node, path: str, kind: Kind | None, allowed: list[str]) -> Method:
-        name = self._scalar(node, path, _is_str, f"a method name: one of {', '.join(allowed)}")
+        name = self.reader.scalar(node, path, is_str, f"a method name: one of {', '.join(allowed)}")
         try:
             method = Method(name)
         except ValueError:
             known = [m.value for m in Method]
-            self._fail(
+            self.reader.fail(
                 node,
                 path,
                 f"unknown method {name!r}{suggest(name, known)}; methods: {', '.join(allowed)}",
             )
         if kind is not None and kind not in DRIFT_TESTS[method].kinds:
-            self._fail(
+            self.reader.fail(
                 node,
                 path,
                 f"{method.value} does not apply to {kind} columns; use one of: "
@@ -332,11 +357,11 @@ class _Parser:
         return method
 
     def _threshold(self, node: yaml.Node, path: str, method: Method) -> float:
-        value = float(self._scalar(node, path, _is_number, "a number"))
+        value = float(self.reader.scalar(node, path, is_number, "a number"))
         test = DRIFT_TESTS[method]
         if test.is_p_value:
             if not (math.isfinite(value) and 0 < value < 1):
-                self._fail(
+                self.reader.fail(
                     node,
                     path,
                     f"{method.value} gives a p-value (drift when {test.rule} the threshold): "
@@ -344,7 +369,7 @@ class _Parser:
                     f"got {value:g}",
                 )
         elif not (math.isfinite(value) and value > 0):
-            self._fail(
+            self.reader.fail(
                 node,
                 path,
                 f"{method.value} gives a distance (drift when {test.rule} the threshold): "
@@ -353,111 +378,7 @@ class _Parser:
         return value
 
     def _rows(self, node: yaml.Node, path: str) -> int:
-        rows: int = self._scalar(node, path, _is_int, "a whole number of rows")
+        rows: int = self.reader.scalar(node, path, is_int, "a whole number of rows")
         if rows < 1:
-            self._fail(node, path, f"expected at least 1 row, got {rows}")
+            self.reader.fail(node, path, f"expected at least 1 row, got {rows}")
         return rows
-
-    # nodes
-
-    def _compose(self, text: str) -> yaml.Node | None:
-        try:
-            return yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            problem = exc.problem or exc.context or "unreadable"
-            raise MonitoringSettingsError(
-                f"{self.source}{where}: invalid YAML: {problem}. Fix the syntax; settings are "
-                f"one YAML mapping of sections ({', '.join(SECTIONS)})."
-            ) from None
-        except yaml.YAMLError as exc:
-            raise MonitoringSettingsError(f"{self.source}: invalid YAML: {exc}") from None
-
-    def _mapping(
-        self,
-        node: yaml.Node,
-        path: str,
-        allowed: Sequence[str] | None,
-        *,
-        what: str = "a mapping",
-    ) -> dict[str, yaml.Node]:
-        """The value nodes of a mapping by key, refusing unknown and repeated keys.
-
-        A null value (a section with everything commented out) is an empty mapping.
-        """
-        if _is_null(node):
-            return {}
-        if not isinstance(node, yaml.MappingNode):
-            self._fail(node, path or "settings", f"expected {what}, got {_shown(node)}")
-        fields: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = self._key(key_node, path)
-            full = f"{path}.{key}" if path else key
-            if allowed is not None and key not in allowed:
-                hint = suggest(key, list(allowed))
-                self._fail(
-                    key_node, full, f"unknown field{hint}; expected one of: {', '.join(allowed)}"
-                )
-            if key in fields:
-                self._fail(key_node, full, "given twice; keep one")
-            fields[key] = value_node
-            self.key_nodes[id(value_node)] = key_node
-        return fields
-
-    def _key(self, node: yaml.Node, path: str) -> str:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
-            return str(node.value)
-        self._fail(
-            node,
-            path or "settings",
-            f"expected names (quote names YAML reads as numbers, dates or booleans), "
-            f"got {_shown(node)}",
-        )
-
-    def _scalar(self, node: yaml.Node, path: str, accepts: _ScalarCheck, expected: str) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                value = self.constructor.construct_object(node)
-            except (yaml.YAMLError, ValueError, TypeError):  # e.g. `!!float oops`
-                self._fail(node, path, f"expected {expected}, got a value tagged {node.tag!r}")
-            if accepts(value):
-                return value
-        self._fail(node, path, f"expected {expected}, got {_shown(node)}")
-
-    def _fail(self, node: yaml.Node, path: str, problem: str) -> NoReturn:
-        raise MonitoringSettingsError(
-            f"{self.source} line {node.start_mark.line + 1}: {path}: {problem}"
-        )
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _shown(node: yaml.Node) -> str:
-    """A node as an error message quotes it."""
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if _is_null(node):
-        return "nothing (null)"
-    text = str(node.value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")

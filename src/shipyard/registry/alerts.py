@@ -18,13 +18,12 @@ from __future__ import annotations
 import difflib
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from shipyard.core.alerts import (
     COVERAGE,
@@ -34,7 +33,6 @@ from shipyard.core.alerts import (
     AlertRule,
     AlertState,
     Comparison,
-    Delivery,
     Evaluation,
     MetricFamily,
     Transition,
@@ -42,19 +40,19 @@ from shipyard.core.alerts import (
     validate_webhook,
 )
 from shipyard.core.errors import InvalidInputError
+from shipyard.registry.alert_delivery import DeliveryHook, Dispatcher
 from shipyard.registry.analysis import model_of
 
 if TYPE_CHECKING:
-    from shipyard.monitoring.notify import Outcome, RetryPolicy
+    from shipyard.monitoring.notify import RetryPolicy
     from shipyard.registry.service import Registry
 
 log = logging.getLogger("shipyard.alerts")
 
+MAX_INT = 2**31 - 1
+"""The largest integer the store's columns hold (PostgreSQL INTEGER)."""
 MAX_WINDOW = 90 * 86400.0
 """The longest window a rule may look back over (90 days)."""
-
-DeliveryHook = Callable[[str, bool], None]
-"""Called after each delivery with its kind (``webhook`` or ``command``) and success."""
 
 
 def metric_family(metric: str) -> MetricFamily:
@@ -152,10 +150,14 @@ class Alerts:
             raise InvalidInputError(
                 f"The window must be above 0 and at most 90 days, not {window_seconds:g} s."
             )
-        if min_samples < 1:
-            raise InvalidInputError(f"min_samples must be at least 1, not {min_samples}.")
-        if version is not None and version < 1:
-            raise InvalidInputError(f"version must be 1 or more, not {version}.")
+        if not 1 <= min_samples <= MAX_INT:
+            raise InvalidInputError(
+                f"min_samples must be between 1 and {MAX_INT:,}, not {min_samples}."
+            )
+        if version is not None and not 1 <= version <= MAX_INT:
+            raise InvalidInputError(f"version must be between 1 and {MAX_INT:,}, not {version}.")
+        if sensitive is not None and len(sensitive) > 200:
+            raise InvalidInputError("The sensitive attribute's name is longer than 200 characters.")
         if family is MetricFamily.FAIRNESS and not sensitive:
             raise InvalidInputError(
                 f"{metric} compares groups: name the sensitive attribute (--sensitive COL, a "
@@ -248,6 +250,7 @@ class Alerts:
         command: str | None = None,
         retry: RetryPolicy | None = None,
         on_delivery: DeliveryHook | None = None,
+        stop: threading.Event | None = None,
     ) -> CheckResult:
         """Evaluate the rules (of one endpoint, or all), record changes, deliver them.
 
@@ -259,6 +262,9 @@ class Alerts:
                 ``settings.alert_command``).
             retry: How hard to try webhooks.
             on_delivery: Told about each delivery (the server counts them in Prometheus).
+            stop: Set at shutdown: webhook retries end at once.
+
+        Webhooks that missed a recent event are tried again first (``alert_delivery``).
 
         Raises:
             EndpointNotFoundError: ``endpoint`` does not exist.
@@ -270,13 +276,18 @@ class Alerts:
         registry = self._registry
         checked_at = now or registry.now()
         rules = self.rules(endpoint)
+        dispatcher = Dispatcher(
+            registry,
+            command=command if command is not None else registry.settings.alert_command,
+            retry=retry or RetryPolicy(),
+            stop=stop,
+            on_delivery=on_delivery,
+        )
+        dispatcher.redeliver(registry.now())
         reports = Reports(registry, checked_at, log_root)
         evaluations = tuple(evaluate(rule, reports) for rule in rules)
         changes = self._record(evaluations, checked_at)
-        target = command if command is not None else registry.settings.alert_command
-        delivered = tuple(
-            self._deliver(change, target, retry or RetryPolicy(), on_delivery) for change in changes
-        )
+        delivered = tuple(dispatcher.deliver(change) for change in changes)
         with registry.store.session() as s:
             firing = [
                 alert
@@ -292,6 +303,8 @@ class Alerts:
             for e in evaluations:
                 if e.breached is None:
                     continue
+                if not s.alerts.lock_live_rule(e.rule.id):
+                    continue  # deleted while its report was computed: nothing would resolve it
                 open_alert = s.alerts.firing(e.rule.id)
                 if e.breached and open_alert is None:
                     fired = s.alerts.fire(
@@ -324,63 +337,3 @@ class Alerts:
             },
             at=at,
         )
-
-    def _deliver(
-        self,
-        change: Transition,
-        command: str | None,
-        retry: RetryPolicy,
-        on_delivery: DeliveryHook | None,
-    ) -> Alert:
-        from shipyard.monitoring.notify import post_webhook, run_command
-
-        if not change.rule.webhooks and not command:
-            return change.alert
-        body = orjson.dumps(payload(change))
-        results: list[tuple[str, str, Outcome]] = [
-            ("webhook", url, post_webhook(url, body, policy=retry)) for url in change.rule.webhooks
-        ]
-        if command:
-            results.append(("command", command, run_command(command, body)))
-        now = self._registry.now()
-        with self._registry.store.session(write=True) as s:
-            for kind, target, outcome in results:
-                s.alerts.add_delivery(
-                    Delivery(
-                        alert_id=change.alert.id,
-                        event=change.event,
-                        kind=kind,
-                        target=target,
-                        attempts=outcome.attempts,
-                        delivered=outcome.delivered,
-                        status=outcome.status,
-                        error=outcome.error,
-                        at=now,
-                    )
-                )
-            stored = s.alerts.get(change.alert.id)
-        for kind, target, outcome in results:
-            if on_delivery is not None:
-                on_delivery(kind, outcome.delivered)
-            if not outcome.delivered:
-                log.error(
-                    "Could not deliver alert %d (%s) to %s %s after %d attempt(s): %s",
-                    change.alert.id,
-                    change.event.value,
-                    kind,
-                    target,
-                    outcome.attempts,
-                    outcome.error,
-                )
-        return stored
-
-
-def payload(change: Transition) -> dict[str, Any]:
-    """The JSON a webhook or command receives for one firing or resolution."""
-    alert = {k: v for k, v in change.alert.to_dict().items() if k != "deliveries"}
-    return {
-        "event": change.event.value,
-        "summary": change.alert.summary(),
-        "alert": alert,
-        "rule": change.rule.to_dict(),
-    }

@@ -253,6 +253,8 @@ def create_app(settings: Settings | None = None, options: ServeOptions | None = 
         try:
             yield
         finally:
+            if state.monitor is not None:
+                state.monitor.stopping.set()  # webhook retries under way end now
             pending = [t for t in (task, monitor) if t is not None]
             for t in pending:
                 t.cancel()

@@ -13,6 +13,7 @@ never holds up a prediction.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from shipyard.serving.metrics import ServingMetrics
 log = logging.getLogger("shipyard.monitor")
 
 LEASE = "monitoring"
+MIN_LEASE = 30.0
+"""Seconds a lease lasts at the least, whatever the interval."""
 MONITOR_ACTOR = "monitor"
 """The actor the audit log names for alerts the server raises."""
 
@@ -76,16 +79,28 @@ class MonitorLoop:
         self._published: dict[Gauge, set[tuple[str, ...]]] = {}
         self._fresh: dict[Gauge, set[tuple[str, ...]]] = {}
         self._rules: list[AlertRule] = []
+        self.stopping = threading.Event()
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long the lease lasts without renewal: three intervals, at least half a minute.
+
+        A pass renews it after every delivery and every endpoint, so only a holder that has
+        stopped loses it; the floor keeps a short interval from handing a busy pass over.
+        """
+        return max(3 * self._interval, MIN_LEASE)
 
     def tick(self) -> PassResult | None:
         """Check alerts and refresh gauges, if this worker holds the lease."""
         registry = self._registry
         now = registry.now()
-        with registry.store.session(write=True) as s:
-            if not s.leases.acquire(LEASE, self._holder, ttl=3 * self._interval, now=now):
-                return None
+        if not self._renew():
+            # Another worker (or replica) has the pass: what this one published is stale.
+            self._fresh = {}
+            self._retire_stale()
+            return None
         result = registry.alerts.check(
-            now=now, log_root=self._log_root, on_delivery=self._count_delivery
+            now=now, log_root=self._log_root, on_delivery=self._count_delivery, stop=self.stopping
         )
         self._fresh = {}
         firing = {(a.endpoint, a.rule) for a in result.firing}
@@ -100,6 +115,8 @@ class MonitorLoop:
         reports = Reports(registry, now, self._log_root)
         endpoints = self._endpoints()
         for endpoint in endpoints:
+            if self.stopping.is_set() or not self._renew():
+                break
             try:
                 self._publish(reports, endpoint)
             except MissingExtraError:
@@ -111,9 +128,17 @@ class MonitorLoop:
         return PassResult(result, tuple(endpoints))
 
     def release(self) -> None:
-        """Give the lease up (at shutdown), so another worker takes over at once."""
+        """Stop a pass under way and give the lease up, so another worker takes over at once."""
+        self.stopping.set()
         with self._registry.store.session(write=True) as s:
             s.leases.release(LEASE, self._holder)
+
+    def _renew(self) -> bool:
+        """Take or renew the lease; False while another holder has it."""
+        with self._registry.store.session(write=True) as s:
+            return s.leases.acquire(
+                LEASE, self._holder, ttl=self.lease_seconds, now=self._registry.now()
+            )
 
     def _set(self, gauge: Gauge, labels: tuple[str, ...], value: float) -> None:
         gauge.labels(*labels).set(value)
@@ -129,6 +154,7 @@ class MonitorLoop:
     def _count_delivery(self, kind: str, delivered: bool) -> None:
         outcome = "delivered" if delivered else "failed"
         self._metrics.alert_notifications.labels(kind, outcome).inc()
+        self._renew()  # deliveries can be slow (retries): keep the pass ours meanwhile
 
     def _endpoints(self) -> list[str]:
         """Endpoints with a prediction log that still exist (named ones or models)."""

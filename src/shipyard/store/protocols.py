@@ -392,6 +392,10 @@ class AlertRepository(Protocol):
         """One live rule; AlertRuleNotFoundError if there is none of that name."""
         ...
 
+    def lock_live_rule(self, rule_id: int) -> bool:
+        """Lock the rule's row for this transaction; False when it was deleted meanwhile."""
+        ...
+
     def delete_rule(self, rule_id: int, at: datetime) -> None:
         """Mark a rule deleted (its alerts stay)."""
         ...

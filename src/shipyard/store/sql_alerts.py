@@ -87,6 +87,13 @@ class SqlAlertRepository:
         """The rule with store id ``rule_id``, deleted or not."""
         return _rule(self._c.execute(sa.select(r).where(r.c.id == rule_id)).one())
 
+    def lock_live_rule(self, rule_id: int) -> bool:
+        """See AlertRepository.lock_live_rule."""
+        row = self._c.execute(
+            sa.select(r.c.deleted_at).where(r.c.id == rule_id).with_for_update()
+        ).one_or_none()
+        return row is not None and row.deleted_at is None
+
     def delete_rule(self, rule_id: int, at: datetime) -> None:
         """See AlertRepository.delete_rule."""
         self._c.execute(
@@ -94,8 +101,12 @@ class SqlAlertRepository:
         )
 
     def _find_rule(self, endpoint: str, name: str) -> AlertRule | None:
+        # Locked (PostgreSQL; SQLite serialises writers): a check firing this rule waits for a
+        # delete in progress, then sees the rule gone (``lock_live_rule``).
         row = self._c.execute(
-            sa.select(r).where(r.c.endpoint == endpoint, r.c.name == name, r.c.deleted_at.is_(None))
+            sa.select(r)
+            .where(r.c.endpoint == endpoint, r.c.name == name, r.c.deleted_at.is_(None))
+            .with_for_update()
         ).one_or_none()
         return None if row is None else _rule(row)
 
@@ -272,6 +283,7 @@ def _alert(row: Any, deliveries: tuple[Delivery, ...]) -> Alert:
         resolved_value=row.resolved_value,
         detail=row.detail or {},
         deliveries=deliveries,
+        rule_id=row.rule_id,
     )
 
 
