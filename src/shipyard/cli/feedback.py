@@ -16,7 +16,6 @@ import typer
 from shipyard.cli import output
 from shipyard.cli.context import open_registry
 from shipyard.core.errors import DataFileError, InvalidInputError
-from shipyard.serving.feedback import MAX_FEEDBACK_ITEMS, FeedbackStore, parse_feedback
 
 SHOWN_UNKNOWN = 10
 
@@ -37,7 +36,9 @@ def feedback(
 
     Goes through the server at SHIPYARD_URL when set, as SHIPYARD_API_KEY.
     """
+    # PyArrow loads here, not with the CLI: every other command starts faster.
     from shipyard.registry.datafiles import read_table
+    from shipyard.serving.feedback import MAX_FEEDBACK_ITEMS, FeedbackStore, parse_feedback
 
     if not input_file.is_file():
         raise InvalidInputError(f"--input: {input_file} does not exist.")
