@@ -24,6 +24,23 @@ def test_migrations_build_exactly_the_declared_tables(db_url: str) -> None:
     assert diff == []
 
 
+def test_the_head_constant_and_the_quick_revision_read_agree_with_alembic(db_url: str) -> None:
+    from shipyard.store import migrate
+
+    head, known = migrate.script_revisions()
+    assert migrate.HEAD_REVISION == head, "bump HEAD_REVISION in store/migrate.py"
+    assert {"0001", head} <= known
+    engine = sa.create_engine(db_url)
+    try:
+        assert migrate.current_revision(engine) is None  # no schema yet
+        upgrade_schema(db_url)
+        with engine.connect() as connection:
+            by_alembic = MigrationContext.configure(connection).get_current_revision()
+        assert migrate.current_revision(engine) == by_alembic == head
+    finally:
+        engine.dispose()
+
+
 def test_empty_database_is_refused_with_the_command_to_run(db_url: str) -> None:
     with pytest.raises(SchemaOutOfDateError, match=r"has no Shipyard schema yet.*shipyard init"):
         open_store(db_url)
