@@ -28,7 +28,7 @@ def test_the_head_constant_and_the_quick_revision_read_agree_with_alembic(db_url
     from shipyard.store import migrate
 
     head, known = migrate.script_revisions()
-    assert migrate.HEAD_REVISION == head, "bump HEAD_REVISION in store/migrate.py"
+    assert head == migrate.HEAD_REVISION, "bump HEAD_REVISION in store/migrate.py"
     assert {"0001", head} <= known
     engine = sa.create_engine(db_url)
     try:
