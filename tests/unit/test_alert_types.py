@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.core.alerts import Comparison, format_seconds, redact_target
-from shipyard.core.durations import parse_duration
+from shipyard.core.alerts import Comparison, redact_target
+from shipyard.core.durations import format_seconds, parse_duration
 from shipyard.monitoring.notify import RetryPolicy, post_webhook
 
 

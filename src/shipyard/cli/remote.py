@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from shipyard.client import Client
-from shipyard.core.alerts import Alert, AlertRule, AlertState, format_seconds
+from shipyard.core.alerts import Alert, AlertRule, AlertState
 from shipyard.core.auditchain import ChainVerification
+from shipyard.core.durations import format_seconds
 from shipyard.core.endpoints import Endpoint, EndpointRevision, Rollout, validate_endpoint_name
 from shipyard.core.errors import ConflictError, InvalidInputError, RemoteError
 from shipyard.core.governance import GatePolicyRecord, PromotionRequest, RequestState

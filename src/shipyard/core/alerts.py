@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from shipyard.core.durations import format_seconds
 from shipyard.core.errors import InvalidInputError
 
 
@@ -379,20 +380,6 @@ def redact_target(kind: str, target: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}/…"
-
-
-def format_seconds(seconds: float) -> str:
-    """``3600`` → ``1h``: the largest unit that divides the duration, exactly.
-
-    The text parses back to the same number of seconds (``parse_duration``), so a window sent
-    through the API as text is the window the user gave.
-    """
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    if float(seconds).is_integer():
-        return f"{int(seconds)}s"
-    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,4 +1,4 @@
-"""Durations as people type them: ``90``, ``30s``, ``5m``, ``1h``, ``7d``."""
+"""Durations as people type them: ``90``, ``30s``, ``5m``, ``1h``, ``7d`` — read and written."""
 
 from __future__ import annotations
 
@@ -22,3 +22,17 @@ def parse_duration(text: str, what: str = "duration") -> float:
             f"{what} must be a positive duration like 30s, 5m, 1h or 7d; got {text!r}."
         )
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def format_seconds(seconds: float) -> str:
+    """``3600`` → ``1h``: the largest unit that divides the duration, exactly.
+
+    The text parses back to the same number of seconds (``parse_duration``), so a window sent
+    through the API as text is the window the user gave.
+    """
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    if float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"

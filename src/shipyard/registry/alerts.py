@@ -45,6 +45,7 @@ from shipyard.registry.analysis import model_of
 
 if TYPE_CHECKING:
     from shipyard.monitoring.notify import RetryPolicy
+    from shipyard.registry.alert_checks import Reports
     from shipyard.registry.service import Registry
 
 log = logging.getLogger("shipyard.alerts")
@@ -251,6 +252,7 @@ class Alerts:
         retry: RetryPolicy | None = None,
         on_delivery: DeliveryHook | None = None,
         stop: threading.Event | None = None,
+        reports: Reports | None = None,
     ) -> CheckResult:
         """Evaluate the rules (of one endpoint, or all), record changes, deliver them.
 
@@ -263,6 +265,8 @@ class Alerts:
             retry: How hard to try webhooks.
             on_delivery: Told about each delivery (the server counts them in Prometheus).
             stop: Set at shutdown: webhook retries end at once.
+            reports: Reports ending at ``now`` to reuse (the server's pass shares them with
+                its gauges, so a window both need is read once).
 
         Webhooks that missed a recent event are tried again first (``alert_delivery``).
 
@@ -284,7 +288,7 @@ class Alerts:
             on_delivery=on_delivery,
         )
         dispatcher.redeliver(registry.now())
-        reports = Reports(registry, checked_at, log_root)
+        reports = reports or Reports(registry, checked_at, log_root)
         evaluations = tuple(evaluate(rule, reports) for rule in rules)
         changes = self._record(evaluations, checked_at)
         delivered = tuple(dispatcher.deliver(change) for change in changes)

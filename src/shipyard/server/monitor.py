@@ -99,8 +99,13 @@ class MonitorLoop:
             self._fresh = {}
             self._retire_stale()
             return None
+        reports = Reports(registry, now, self._log_root)
         result = registry.alerts.check(
-            now=now, log_root=self._log_root, on_delivery=self._count_delivery, stop=self.stopping
+            now=now,
+            log_root=self._log_root,
+            on_delivery=self._count_delivery,
+            stop=self.stopping,
+            reports=reports,
         )
         self._fresh = {}
         firing = {(a.endpoint, a.rule) for a in result.firing}
@@ -112,7 +117,6 @@ class MonitorLoop:
                 1.0 if (rule.endpoint, rule.name) in firing else 0.0,
             )
         self._rules = [e.rule for e in result.evaluations]
-        reports = Reports(registry, now, self._log_root)
         endpoints = self._endpoints()
         for endpoint in endpoints:
             if self.stopping.is_set() or not self._renew():
